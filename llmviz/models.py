@@ -61,7 +61,9 @@ def load(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str | torch.de
     device: None or 'cpu' (default), 'cuda', 'mps' or 'auto'. dtype: e.g. torch.bfloat16 to halve memory.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # a progress bar per load clutters every notebook cell
     name = str(name_or_path)
     folder = _find_folder(name)
     device = resolve_device(device)
