@@ -1,0 +1,163 @@
+"""Choose the next token from one row of logits, and return every intermediate value as data.
+
+`sample()` applies Hugging Face's processors in Hugging Face's order (transformers 5.23,
+`GenerationMixin._get_logits_processor`): the repetition penalty, then temperature, top-k, top-p and min-p, then a
+draw from a `torch.Generator` seeded per call. The returned `SampleRecord` keeps the raw logits, the scaled logits,
+the filtered logits, the final distribution over the whole vocabulary, the kept ids, which filter removed each
+removed token, the token drawn and its seed, so a notebook can draw the whole decision and a test can check it.
+Temperature 0 means greedy: the argmax of the penalized logits, as HF's `do_sample=False`. This module does not run
+the model, loop over steps or beam search (generation.py, beam.py); it only decides one position.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+# Codes in SampleRecord.removed_by: 0 means kept; otherwise the first filter that removed the token.
+FILTERS = ("kept", "top_k", "top_p", "min_p", "greedy")
+
+
+def _number(name: str, value, valid: str, ok) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value) or not ok(value):
+        raise ValueError(f"{name}={value!r} is invalid; {name} must be {valid}.")
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    """How to choose a token. Checked on creation: a bad value raises ValueError naming it and its valid range."""
+
+    temperature: float = 1.0
+    top_k: int | None = None
+    top_p: float | None = None
+    min_p: float | None = None
+    repetition_penalty: float | None = None
+
+    def __post_init__(self):
+        _number("temperature", self.temperature, "a finite number >= 0 (0 means greedy, 1 leaves logits unchanged)",
+                lambda v: 0 <= v < math.inf)
+        if self.top_k is not None and (isinstance(self.top_k, bool) or not isinstance(self.top_k, int)
+                                       or self.top_k < 1):
+            raise ValueError(f"top_k={self.top_k!r} is invalid; top_k must be None (no limit) or an integer >= 1.")
+        if self.top_p is not None:
+            _number("top_p", self.top_p, "None (off) or a number in (0, 1]", lambda v: 0 < v <= 1)
+        if self.min_p is not None:
+            _number("min_p", self.min_p, "None (off) or a number in [0, 1]", lambda v: 0 <= v <= 1)
+        if self.repetition_penalty is not None:
+            _number("repetition_penalty", self.repetition_penalty,
+                    "None (off) or a finite number > 0 (1 is off, > 1 discourages repeats)", lambda v: 0 < v < math.inf)
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+
+@dataclass
+class SampleRecord:
+    """One decision. Vectors are float32 on the CPU, shape [vocab]; removed tokens are -inf in filtered_logits."""
+
+    logits: torch.Tensor           # [vocab] what the model said
+    scaled_logits: torch.Tensor    # [vocab] after the repetition penalty and division by the temperature
+    filtered_logits: torch.Tensor  # [vocab] after top-k, top-p and min-p (-inf where removed)
+    probs: torch.Tensor            # [vocab] softmax(filtered_logits): the distribution the token is drawn from
+    kept_ids: torch.Tensor         # [n_kept] ids with nonzero probability, most probable first
+    removed_by: torch.Tensor       # [vocab] int8 code into FILTERS: 0 kept, else the filter that removed it
+    settings: SamplingSettings = field(default_factory=SamplingSettings)
+    token_id: int | None = None    # the token drawn (None for a distribution that was not sampled)
+    seed: int | None = None
+
+    def filter_of(self, token_id: int) -> str:
+        """'kept', or the name of the filter that removed this token ('top_k', 'top_p', 'min_p', 'greedy')."""
+        return FILTERS[int(self.removed_by[token_id])]
+
+    @property
+    def token_prob(self) -> float:
+        return float(self.probs[self.token_id])
+
+
+def distribution(logits: torch.Tensor, settings: SamplingSettings, previous_ids=None) -> SampleRecord:
+    """The processed distribution for one position, without a draw (token_id None).
+
+    logits: [vocab]. previous_ids: ids the repetition penalty looks at (prompt and generated so far, as in HF).
+    """
+    if not isinstance(settings, SamplingSettings):
+        raise TypeError(f"settings must be a SamplingSettings, not {type(settings).__name__}.")
+    raw = logits.detach().reshape(-1).float().cpu()
+    if torch.isnan(raw).any():
+        raise ValueError("The logits contain NaN; the model's output is broken (check its weights and dtype).")
+    scaled = raw.clone()
+    if settings.repetition_penalty is not None and previous_ids is not None and len(previous_ids):
+        seen = torch.unique(torch.as_tensor(previous_ids, dtype=torch.long).reshape(-1))
+        s = scaled[seen]
+        # HF's rule: divide positive logits and multiply negative ones, so the penalty always lowers them
+        scaled[seen] = torch.where(s < 0, s * settings.repetition_penalty, s / settings.repetition_penalty)
+    removed_by = torch.zeros(raw.shape, dtype=torch.int8)
+    if settings.greedy:
+        keep = torch.zeros(raw.shape, dtype=torch.bool)
+        keep[int(torch.argmax(scaled))] = True  # first maximal index on ties, as torch.argmax and HF
+        removed_by[~keep] = FILTERS.index("greedy")
+        filtered = scaled.masked_fill(~keep, -math.inf)
+    else:
+        scaled = scaled / settings.temperature if settings.temperature != 1.0 else scaled
+        filtered = scaled.clone()
+        if settings.top_k is not None:
+            k = min(settings.top_k, filtered.numel())
+            # HF: remove every token below the k-th largest (ties with it survive)
+            drop = filtered < torch.topk(filtered, k)[0][-1]
+            _remove(filtered, removed_by, drop, "top_k")
+        if settings.top_p is not None and settings.top_p < 1.0:
+            sorted_logits, order = torch.sort(filtered, descending=False)
+            cumulative = sorted_logits.softmax(-1).cumsum(-1)
+            drop_sorted = cumulative <= (1 - settings.top_p)  # HF: the low tail whose mass is <= 1 - p goes
+            drop_sorted[-1] = False  # keep at least one token
+            drop = torch.zeros_like(drop_sorted).scatter(0, order, drop_sorted)
+            _remove(filtered, removed_by, drop, "top_p")
+        if settings.min_p is not None:
+            probs = filtered.softmax(-1)
+            drop = probs < settings.min_p * probs.max()
+            drop[int(torch.argmax(probs))] = False
+            _remove(filtered, removed_by, drop, "min_p")
+    probs = filtered.softmax(-1)
+    kept = torch.nonzero(removed_by == 0).reshape(-1)
+    kept = kept[torch.argsort(probs[kept], descending=True, stable=True)]
+    return SampleRecord(logits=raw, scaled_logits=scaled, filtered_logits=filtered, probs=probs, kept_ids=kept,
+                        removed_by=removed_by, settings=settings)
+
+
+def _remove(filtered: torch.Tensor, removed_by: torch.Tensor, drop: torch.Tensor, name: str) -> None:
+    """Mask `drop` to -inf in place and credit `name` for tokens not already removed by an earlier filter."""
+    removed_by[drop & (removed_by == 0)] = FILTERS.index(name)
+    filtered.masked_fill_(drop, -math.inf)
+
+
+def make_generator(seed: int) -> torch.Generator:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed={seed!r} is invalid; seed must be an integer >= 0.")
+    return torch.Generator().manual_seed(seed)
+
+
+def draw(record: SampleRecord, generator: torch.Generator | None = None, seed: int | None = None) -> SampleRecord:
+    """Draw record.token_id from record.probs (the argmax when greedy); fills token_id and seed, returns the record."""
+    if record.settings.greedy:
+        record.token_id = int(torch.argmax(record.probs))
+    else:
+        if generator is None:
+            generator = make_generator(0 if seed is None else seed)
+        record.token_id = int(torch.multinomial(record.probs, 1, generator=generator))
+    record.seed = seed
+    return record
+
+
+def sample(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+           min_p: float | None = None, repetition_penalty: float | None = None, seed: int = 0,
+           previous_ids=None, settings: SamplingSettings | None = None) -> SampleRecord:
+    """Choose one token from logits [vocab] and return the full record; the same seed always gives the same token.
+
+    Either pass the settings one by one or as `settings=SamplingSettings(...)`.
+    """
+    if settings is None:
+        settings = SamplingSettings(temperature, top_k, top_p, min_p, repetition_penalty)
+    record = distribution(logits, settings, previous_ids)
+    return draw(record, make_generator(seed), seed=seed)
