@@ -1,0 +1,253 @@
+"""Run a Hugging Face model once and keep its intermediate tensors under TransformerLens names.
+
+Attention internals (q, k, v after RoPE, scores, pattern, z) come from an attention function registered with
+`transformers.AttentionInterface` as "llmviz", its mask from `AttentionMaskInterface` (HF's eager mask; without it
+the model would get no causal mask at all). Everything else comes from forward hooks and pre-hooks on the real
+modules, at the paths names.py declares per architecture. For one call the model's attention implementation is set
+to "llmviz"; hooks are removed and the previous implementation restored in `finally`, also when the forward raises.
+The active capture is passed to the attention function through a ContextVar, never a global. Captures are detached,
+moved to the CPU, optionally cast to `dtype`, and bounded by `names=` and a byte budget checked before running.
+This module does not fork or copy HF modelling code, plot, or decode tokens (lens.py does that).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import difflib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from transformers import AttentionInterface, DynamicCache
+from transformers.masking_utils import AttentionMaskInterface, eager_mask
+
+from llmviz.cache import ActivationCache
+from llmviz.names import dims, names_for, numel, parse
+
+ATTENTION_IMPLEMENTATION = "llmviz"
+DEFAULT_BUDGET_BYTES = 1 << 30  # 1 GiB: Binder kills a kernel past 2 GB
+
+
+class CaptureBudgetError(MemoryError, ValueError):
+    """A capture would keep more bytes than the budget allows; the message gives the estimate and how to narrow it."""
+
+
+@dataclass
+class _Capture:
+    """What one run_with_cache call keeps, and where the attention function should put it."""
+    batch: int
+    dtype: torch.dtype | None
+    copy_kv: bool  # a cache that updates in place (StaticCache) would change kept k/v later: copy them
+    attention: dict[int, dict[str, str]] = field(default_factory=dict)  # id(attn module) -> {field: name}
+    store: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def keep(self, name: str, tensor: torch.Tensor, copy: bool = False) -> None:
+        t = tensor.detach()
+        kept = t.to(device="cpu", dtype=self.dtype or t.dtype)
+        # A view into a bigger buffer (GPT-2's q is a slice of c_attn's output) would pin the whole buffer: copy it.
+        if kept is t and (copy or t.untyped_storage().nbytes() > t.numel() * t.element_size()):
+            kept = t.clone()
+        self.store[name] = kept
+
+
+_ACTIVE: contextvars.ContextVar[_Capture | None] = contextvars.ContextVar("llmviz_capture", default=None)
+
+
+def _repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
+    """[batch, kv_head, pos, d_head] -> [batch, kv_head * n_rep, pos, d_head], as HF's eager attention does."""
+    if n_rep == 1:
+        return x
+    b, h, t, d = x.shape
+    return x[:, :, None].expand(b, h, n_rep, t, d).reshape(b, h * n_rep, t, d)
+
+
+def attention(module: nn.Module, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+              attention_mask: torch.Tensor | None, scaling: float | None = None, dropout: float = 0.0, **kwargs):
+    """HF's eager attention, step for step, keeping what the active capture asks for.
+
+    query [batch, head, query_pos, d_head]; key, value [batch, kv_head, key_pos, d_head] (the whole KV cache);
+    attention_mask [batch, 1, query_pos, key_pos], 0 where allowed and the dtype's minimum where blocked.
+    Returns (z [batch, query_pos, head, d_head], pattern [batch, head, query_pos, key_pos]).
+    """
+    if scaling is None:
+        scaling = query.shape[-1] ** -0.5
+    n_rep = query.shape[1] // key.shape[1]
+    scores = torch.matmul(query, _repeat_kv(key, n_rep).transpose(-1, -2)) * scaling  # [b, h, q, k]
+    if attention_mask is not None:
+        scores = scores + attention_mask
+    pattern = torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)
+    pattern = nn.functional.dropout(pattern, p=dropout, training=module.training)
+    z = torch.matmul(pattern, _repeat_kv(value, n_rep)).transpose(1, 2)  # [b, q, h, d]
+    capture = _ACTIVE.get()
+    wanted = capture.attention.get(id(module)) if capture is not None else None
+    if wanted:
+        if "scores" in wanted and attention_mask is not None:
+            # TransformerLens shows blocked positions as -inf; softmax is done, so edit our own tensor in place.
+            scores.masked_fill_(attention_mask == torch.finfo(attention_mask.dtype).min, float("-inf"))
+        fields = {"query": query, "key": key, "value": value, "scores": scores, "pattern": pattern, "z": z}
+        for name_field, name in wanted.items():
+            tensor = fields[name_field]
+            if name_field in ("query", "key", "value"):
+                tensor = tensor.transpose(1, 2)  # [b, n, pos, d] -> [b, pos, n, d] (TransformerLens layout)
+            capture.keep(name, tensor, copy=capture.copy_kv and name_field in ("key", "value"))
+    return z, pattern
+
+
+AttentionInterface.register(ATTENTION_IMPLEMENTATION, attention)
+AttentionMaskInterface.register(ATTENTION_IMPLEMENTATION, eager_mask)
+
+
+# ---- choosing names and estimating memory ---------------------------------------------------------------------
+def select_names(lm, names: None | str | Iterable[str] | Callable[[str], bool] = None) -> list[str]:
+    """The concrete names to keep, in forward order: all (None), a list of full names, or a predicate on names."""
+    every = names_for(lm.architecture, lm.n_layers)
+    if names is None:
+        return every
+    if callable(names):
+        return [n for n in every if names(n)]
+    if isinstance(names, str):
+        names = [names]
+    asked = list(names)
+    unknown = [n for n in asked if n not in every]
+    if unknown:
+        near = {n: difflib.get_close_matches(n, every, n=1, cutoff=0.5) for n in unknown}
+        hints = "; ".join(f"{n!r} (nearest: {m[0]})" if m else repr(n) for n, m in near.items())
+        raise ValueError(f"names= has names this {lm.architecture} model does not produce: {hints}. Valid names are "
+                         f"llmviz.names.names_for({lm.architecture!r}, {lm.n_layers}), or pass a predicate such "
+                         "as lambda name: 'pattern' in name.")
+    asked = set(asked)
+    return [n for n in every if n in asked]
+
+
+def _bytes(lm, names: list[str], batch: int, n_tokens: int, n_past: int, dtype: torch.dtype | None) -> int:
+    element = (dtype or next(lm.model.parameters()).dtype).itemsize
+    sizes = dims(lm, batch, n_tokens, n_past)
+    return sum(numel(parse(n)[0], lm.architecture, sizes) for n in names) * element
+
+
+def estimate_cache_bytes(lm, n_tokens: int, names=None, dtype: torch.dtype | None = None, batch: int = 1) -> int:
+    """Bytes a capture of `n_tokens` positions would keep (from the declared shapes, before running anything)."""
+    if not isinstance(n_tokens, int) or n_tokens < 1:
+        raise ValueError(f"n_tokens must be a positive int, not {n_tokens!r}.")
+    return _bytes(lm, select_names(lm, names), batch, n_tokens, 0, dtype)
+
+
+# ---- hooks ----------------------------------------------------------------------------------------------------
+def _first(x):
+    return x[0] if isinstance(x, tuple) else x
+
+
+def _norm_scale(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The norm's divisor [batch, pos, 1]: sqrt(var + eps) for LayerNorm, sqrt(mean square + eps) for RMSNorm."""
+    x = x.float()  # HF's RMSNorm works in float32; for LayerNorm it changes nothing in float32 models
+    if isinstance(module, nn.LayerNorm):
+        x = x - x.mean(-1, keepdim=True)
+    eps = module.eps if hasattr(module, "eps") else module.variance_epsilon
+    return (x.pow(2).mean(-1, keepdim=True) + eps).sqrt()
+
+
+def _hook(lm, capture: _Capture, take: str, name: str, module: nn.Module):
+    """Register the one hook that keeps `name` (what `take` says) on `module`; return its handle."""
+    def output(mod, args, out):
+        capture.keep(name, _first(out))
+
+    def output_heads(mod, args, out):
+        capture.keep(name, out.view(*out.shape[:-1], -1, lm.d_head))  # [b, pos, n*d] -> [b, pos, n, d]
+
+    def output_batch(mod, args, out):  # position tables are computed for [1, pos]: show them per batch row
+        t = (out[1] if take == "output_sin" else out[0]) if isinstance(out, tuple) else out
+        capture.keep(name, t.expand(capture.batch, *t.shape[1:]))
+
+    def scale(mod, args, out):
+        capture.keep(name, _norm_scale(mod, args[0]))
+
+    def pre(mod, args, kwargs):
+        capture.keep(name, args[0] if args else kwargs["hidden_states"])
+
+    if take == "input":
+        return module.register_forward_pre_hook(pre, with_kwargs=True)
+    hooks = {"output": output, "output_heads": output_heads, "scale": scale,
+             "output_cos": output_batch, "output_sin": output_batch}
+    if name == "hook_pos_embed":
+        hooks["output"] = output_batch
+    return module.register_forward_hook(hooks[take])
+
+
+def _install(lm, capture: _Capture, names: list[str]) -> list:
+    handles = []
+    for name in names:
+        spec, layer = parse(name)
+        source = spec.sources[lm.architecture]
+        if source.take == "logits":
+            continue  # taken from the returned logits
+        module = lm.model.get_submodule(source.path.format(L=layer))
+        if source.take.startswith("attention:"):
+            capture.attention.setdefault(id(module), {})[source.take.split(":")[1]] = name
+        else:
+            handles.append(_hook(lm, capture, source.take, name, module))
+    return handles
+
+
+# ---- the call -------------------------------------------------------------------------------------------------
+def run_with_cache(lm, text_or_ids, names=None, dtype: torch.dtype | None = None,
+                   budget_bytes: int = DEFAULT_BUDGET_BYTES, attention_mask: torch.Tensor | None = None,
+                   past_key_values=None, use_cache: bool = False, position_ids: torch.Tensor | None = None):
+    """One forward pass with capture: (logits [batch, pos, d_vocab], ActivationCache).
+
+    text_or_ids: a prompt, or ids [pos] / [batch, pos]. names: None (all), a list of full names, or a predicate.
+    dtype: store captures in this dtype (e.g. torch.float16 halves memory). budget_bytes: refuse, before running, a
+    capture estimated to keep more. attention_mask [batch, past + pos] (1 = token, 0 = padding, left or right);
+    position_ids default to counting real tokens only, so a padded row matches its prompt run alone.
+    past_key_values: an HF cache; this forward is then one step: q and residuals cover the new positions, k and v the
+    whole cache, and the updated HF cache is on `cache.past_key_values`.
+    """
+    tokens = lm.to_tokens(text_or_ids)  # validates: empty, too long, non-integer, out of vocabulary
+    batch, n_tokens = tokens.shape
+    n_past = past_key_values.get_seq_length() if past_key_values is not None else 0
+    if n_past + n_tokens > lm.n_ctx:
+        raise ValueError(f"The KV cache holds {n_past} tokens and {n_tokens} more were passed, but {lm.name} reads at "
+                         f"most {lm.n_ctx} tokens; start a new cache or shorten the prompt.")
+    if attention_mask is not None:
+        attention_mask = torch.as_tensor(attention_mask, device=lm.device)
+        if tuple(attention_mask.shape) != (batch, n_past + n_tokens):
+            raise ValueError(f"attention_mask must have shape [batch, past + pos] = {[batch, n_past + n_tokens]}, "
+                             f"not {list(attention_mask.shape)}.")
+        if position_ids is None:  # count real tokens only, as HF's generate() does
+            position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, n_past:]
+    wanted = select_names(lm, names)
+    estimate = _bytes(lm, wanted, batch, n_tokens, n_past, dtype)
+    if estimate > budget_bytes:
+        raise CaptureBudgetError(
+            f"This capture would keep about {estimate / 2**20:.0f} MiB ({batch} x {n_tokens} tokens, {len(wanted)} "
+            f"tensors), over the budget of {budget_bytes / 2**20:.0f} MiB. Narrow it: names= (e.g. lambda n: "
+            "'pattern' in n), dtype=torch.float16 (halves it), a shorter prompt (attention maps grow with tokens²), "
+            "or raise budget_bytes= if the machine has the memory.")
+    capture = _Capture(batch, dtype, copy_kv=past_key_values is not None
+                       and not isinstance(past_key_values, DynamicCache))
+    model = lm.model
+    previous = model.config._attn_implementation
+    handles, token = [], None
+    try:
+        handles = _install(lm, capture, wanted)
+        model.set_attn_implementation(ATTENTION_IMPLEMENTATION)
+        token = _ACTIVE.set(capture)
+        with torch.no_grad():
+            out = model(input_ids=tokens, attention_mask=attention_mask, position_ids=position_ids,
+                        past_key_values=past_key_values, use_cache=use_cache or past_key_values is not None)
+    finally:
+        if token is not None:
+            _ACTIVE.reset(token)
+        for handle in handles:
+            handle.remove()
+        model.set_attn_implementation(previous)
+    logits = out.logits  # [batch, pos, d_vocab]
+    if "hook_logits" in wanted:
+        capture.keep("hook_logits", logits)
+    missing = [n for n in wanted if n not in capture.store]
+    if missing:
+        raise RuntimeError(f"Capture produced no tensor for {missing[:5]} (of {len(missing)}); the model's modules do "
+                           f"not match llmviz's {lm.architecture} site table (names.py).")
+    tensors = {n: capture.store[n] for n in wanted}  # forward order, as declared
+    return logits, ActivationCache(tensors, lm.architecture, lm.n_layers, out.past_key_values)
+
