@@ -1,0 +1,133 @@
+"""Speculative decoding: greedy output identical to the target alone; sampled output follows the target's law."""
+
+import pytest
+import torch
+from conftest import make_random_lm
+from scipy.stats import chisquare
+from transformers import GPT2Tokenizer
+
+from llmviz import speculative
+from llmviz.generation import generate
+from llmviz.sampling import SamplingSettings, distribution
+
+PROMPT = "Hello there"
+
+
+@pytest.fixture
+def pair(gpt2_tokenizer):
+    target = make_random_lm("gpt2", gpt2_tokenizer, initializer_range=0.3)
+    draft = make_random_lm("gpt2", gpt2_tokenizer, seed=1, n_layer=1, initializer_range=0.3)
+    return target, draft
+
+
+@pytest.fixture(scope="module")
+def letters():
+    return GPT2Tokenizer(vocab={c: i for i, c in enumerate("abcdefgh")}, merges=[])
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5])
+def test_greedy_identical_to_target_alone(pair, k):
+    target, draft = pair
+    alone = generate(target, PROMPT, max_new_tokens=17, temperature=0, capture=None)
+    for proposer in (draft, target):  # a poor draft (most rejected) and a perfect one (all accepted)
+        trace = generate(target, PROMPT, max_new_tokens=17, temperature=0, capture=None, draft=proposer,
+                         draft_tokens=k)
+        assert trace.tokens == alone.tokens and trace.stop_reason == "max_new_tokens"
+    assert trace.acceptance_rate == 1.0
+    assert trace.target_passes == -(-17 // (k + 1))  # k accepted + 1 bonus per target forward
+
+
+def test_round_records(pair):
+    target, draft = pair
+    trace = generate(target, PROMPT, max_new_tokens=12, temperature=0, capture=None, draft=draft, draft_tokens=3)
+    total = 0
+    for step in trace.steps:
+        r = step.speculation
+        assert len(r.proposed) == 3 and r.draft_passes == 3 and r.target_passes == 1
+        assert r.accepted == sorted(r.accepted, reverse=True)  # an accepted prefix, then rejections
+        if r.rejected is not None:
+            assert r.rejected == r.proposed[r.n_accepted] and r.replacement != r.rejected
+            assert r.replacement == int(torch.argmax(r.target_records[r.n_accepted].probs))
+        else:
+            assert r.bonus is not None and r.n_accepted == 3
+        assert step.token_ids == r.new_tokens[:len(step.token_ids)]
+        total += len(step.token_ids)
+    assert total == len(trace.tokens) == 12
+    proposed = sum(len(s.speculation.proposed) for s in trace.steps)
+    assert trace.acceptance_rate == sum(s.speculation.n_accepted for s in trace.steps) / proposed
+    assert trace.target_passes_per_token == len(trace.steps) / 12
+
+
+def test_verify_rule_gives_the_target_distribution():
+    """The acceptance rule alone, many rounds: output token 1 ~ p_1, and token 2 (after acceptance) ~ p_2."""
+    vocab, n = 6, 20000
+    g = torch.Generator().manual_seed(0)
+    p = torch.softmax(torch.randn(3, vocab, generator=g) * 1.5, -1)  # target p_1..p_3
+    q = torch.softmax(torch.randn(2, vocab, generator=g) * 1.5, -1)  # draft q_1..q_2
+    settings = SamplingSettings()
+    targets = [distribution(p[i].log(), settings) for i in range(3)]
+    first, second = torch.zeros(vocab), torch.zeros(vocab)
+    for trial in range(n):
+        g = torch.Generator().manual_seed(trial)
+        drafts = []
+        for i in range(2):
+            record = distribution(q[i].log(), settings)
+            record.token_id = int(torch.multinomial(record.probs, 1, generator=g))
+            drafts.append(record)
+        accepted, rejected, replacement, bonus = speculative.verify(targets, drafts, False, g)
+        out = [d.token_id for d in drafts][:sum(accepted)] + [replacement if rejected is not None else bonus]
+        first[out[0]] += 1
+        if len(out) > 1:
+            second[out[1]] += 1
+    for counts, probs in ((first, targets[0].probs), (second, targets[1].probs)):
+        expected = probs.double() / probs.double().sum() * counts.sum()
+        assert chisquare(counts.double().numpy(), expected.numpy()).pvalue > 1e-3
+
+
+def test_sampled_first_token_follows_target(letters):
+    target = make_random_lm("gpt2", letters, seed=0, initializer_range=0.5)
+    draft = make_random_lm("gpt2", letters, seed=7, n_layer=1, initializer_range=0.5)
+    prompt = [1, 2, 3]
+    with torch.no_grad():
+        p = torch.softmax(target.model(torch.tensor([prompt])).logits[0, -1].double(), -1)
+    n, counts, accepted = 600, torch.zeros(len(p)), 0
+    for seed in range(n):
+        trace = generate(target, prompt, max_new_tokens=1, temperature=1.0, seed=seed, capture=None, draft=draft,
+                         draft_tokens=2)
+        counts[trace.tokens[0]] += 1
+        accepted += trace.steps[0].speculation.accepted[0]
+    assert 0 < accepted < n  # both branches ran: accepted drafts and rejected ones replaced from the residual
+    assert chisquare(counts.double().numpy(), (p * n).numpy()).pvalue > 1e-3
+
+
+def test_output_stops_exactly_at_max_new_tokens(pair):
+    target, draft = pair
+    trace = generate(target, PROMPT, max_new_tokens=10, temperature=0.8, seed=2, capture=None, draft=target,
+                     draft_tokens=4)
+    assert len(trace.tokens) == 10 and trace.stop_reason == "max_new_tokens"
+
+
+def test_draft_must_share_the_vocabulary(gpt2_tokenizer, letters):
+    target = make_random_lm("gpt2", gpt2_tokenizer)
+    other = make_random_lm("gpt2", letters)
+    with pytest.raises(ValueError, match="tokenizer"):
+        generate(target, PROMPT, draft=other, capture=None)
+    with pytest.raises(ValueError, match="draft_tokens"):
+        generate(target, PROMPT, draft=target, draft_tokens=0, capture=None)
+
+
+def test_speculative_generate_times_the_target_alone(pair):
+    target, draft = pair
+    trace = speculative.generate(target, PROMPT, draft=draft, draft_tokens=3, max_new_tokens=8, temperature=0,
+                                 capture=None)
+    assert trace.baseline_seconds > 0 and trace.speedup == trace.baseline_seconds / trace.seconds
+
+
+def test_shipped_pair_greedy_identical_and_fewer_passes(tiny_lm):
+    import llmviz
+    draft = llmviz.load("tiny-draft")
+    prompt = "Once upon a time, there was a little"
+    alone = generate(tiny_lm, prompt, max_new_tokens=40, temperature=0, capture=None)
+    trace = generate(tiny_lm, prompt, max_new_tokens=40, temperature=0, capture=None, draft=draft, draft_tokens=4)
+    assert trace.tokens == alone.tokens
+    assert trace.target_passes_per_token < 1.0
