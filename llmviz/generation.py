@@ -137,14 +137,14 @@ def attention_work(lm, n_new: int, n_past: int) -> int:
     return per_head * lm.n_layers * lm.n_heads
 
 
-def capture_names(lm, capture) -> list[str] | None:
+def capture_names(lm, capture):
     """The names to capture per step: None for no capture; 'default' for every layer's attention pattern."""
     if capture is None or capture is False:
         return None
-    if capture == DEFAULT_CAPTURE:
+    if isinstance(capture, str) and capture == DEFAULT_CAPTURE:
         return [f"blocks.{layer}.attn.hook_pattern" for layer in range(lm.n_layers)]
-    if isinstance(capture, str):
-        return [capture]
+    if isinstance(capture, str) or callable(capture):
+        return capture  # one name, or a predicate on names, as capture.run_with_cache accepts
     return list(capture) or None
 
 

@@ -199,3 +199,21 @@ def test_shipped_model_greedy_equals_hf(tiny_lm):
         assert trace.tokens == hf_tokens(tiny_lm, prompt, 30, do_sample=False)
         if trace.stop_reason != "eos":
             assert len(trace.tokens) == 30
+
+
+@pytest.mark.parametrize("architecture", ["gpt2", "llama"])
+def test_default_capture_is_the_new_position_and_equals_a_full_run(gpt2_tokenizer, architecture):
+    from llmviz.capture import run_with_cache
+    lm = make_random_lm(architecture, gpt2_tokenizer, initializer_range=0.3)
+    trace = generate(lm, PROMPT, max_new_tokens=6, temperature=0)
+    assert trace.tokens == generate(lm, PROMPT, max_new_tokens=6, temperature=0, capture=None).tokens
+    p = len(trace.prompt_ids)
+    for i, step in enumerate(trace.steps):
+        assert sorted(step.capture.keys()) == sorted(f"blocks.{L}.attn.hook_pattern" for L in range(lm.n_layers))
+        n_keys = p + i
+        _, full = run_with_cache(lm, trace.ids[:n_keys], names=lambda n: n.endswith("hook_pattern"))
+        for L in range(lm.n_layers):
+            pattern = step.capture[f"blocks.{L}.attn.hook_pattern"]  # [batch, head, new positions, keys]
+            assert tuple(pattern.shape) == (1, lm.n_heads, p if i == 0 else 1, n_keys)
+            torch.testing.assert_close(pattern[:, :, -1], full[f"blocks.{L}.attn.hook_pattern"][:, :, -1],
+                                       atol=1e-5, rtol=1e-4)
