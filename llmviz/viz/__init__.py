@@ -1,0 +1,35 @@
+"""Pure figure builders for the llmviz notebooks: data in (tensors, arrays, readable tokens), plotly figure out.
+
+Builders never display, never run a model and never read files. Each documents its trace order, so a widget can
+wrap the result once in `plotly.graph_objects.FigureWidget(fig)` and later change `fig.data[i].z` (or `.y`) inside
+`fig.batch_update()`. Colours, fonts and token labels come from `llmviz.viz.style`.
+"""
+
+from llmviz.viz.attention import attention_heads, attention_heatmap, attention_steps, causal_mask
+from llmviz.viz.decoding import (
+                                 bar_colors,
+                                 cost_with_without_cache,
+                                 kv_cache_growth,
+                                 probability_bars,
+                                 speculative_steps,
+)
+from llmviz.viz.depth import layer_norm_stats, line_by_layer, logit_lens_grid
+from llmviz.viz.style import base_layout, readable_token, readable_tokens, token_labels, unique_labels
+from llmviz.viz.tokens import byte_view, token_table, utf8_characters
+from llmviz.viz.tree import BeamNode, beam_tree
+from llmviz.viz.vectors import (
+                                 embedding_map,
+                                 neuron_activations,
+                                 position_similarity,
+                                 positional_heatmap,
+                                 similarity_matrix,
+                                 vector_heatmap,
+)
+
+__all__ = [
+    "BeamNode", "attention_heads", "attention_heatmap", "attention_steps", "bar_colors", "base_layout", "beam_tree",
+    "byte_view", "causal_mask", "cost_with_without_cache", "embedding_map", "kv_cache_growth", "layer_norm_stats",
+    "line_by_layer", "logit_lens_grid", "neuron_activations", "position_similarity", "positional_heatmap",
+    "probability_bars", "readable_token", "readable_tokens", "similarity_matrix", "speculative_steps",
+    "token_labels", "token_table", "unique_labels", "utf8_characters", "vector_heatmap",
+]

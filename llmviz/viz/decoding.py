@@ -1,0 +1,183 @@
+"""Figures of decoding: the next-token distribution and what a sampling filter keeps, the KV cache growing,
+the work saved by it, and speculative decoding's accepted and rejected draft tokens.
+
+Inputs are plain numbers and strings: probabilities with a kept mask (from sampling.py's records), per-step cache
+sizes, per-step work counts, rows of (token, status). Nothing here samples, filters, or runs a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from llmviz.viz._data import as_array, check_length
+from llmviz.viz.style import (
+    BLUE,
+    GREY,
+    ORANGE,
+    STATUS_COLORS,
+    VERMILLION,
+    base_layout,
+    categorical_colorscale,
+    token_axis,
+    token_labels,
+)
+
+
+def bar_colors(n: int, kept_mask=None, highlight: int | None = None) -> list[str]:
+    """Colours for n bars: blue if kept, grey if filtered out, orange for the highlighted (chosen) token."""
+    kept = np.ones(n, dtype=bool) if kept_mask is None else np.array(
+        kept_mask.detach().cpu() if hasattr(kept_mask, "detach") else kept_mask, dtype=bool).reshape(-1)
+    if len(kept) != n:
+        raise ValueError(f"`kept_mask` has {len(kept)} entries but there are {n} tokens; give one bool per token.")
+    colors = [BLUE if k else GREY for k in kept]
+    if highlight is not None:
+        if not 0 <= int(highlight) < n:
+            raise ValueError(f"`highlight` must be a bar index in [0, {n}); got {highlight}.")
+        colors[int(highlight)] = ORANGE
+    return colors
+
+
+def probability_bars(tokens: Sequence[str], probs, kept_mask=None, highlight: int | None = None,
+                     title: str = "Next-token probabilities", yaxis_title: str = "probability",
+                     xaxis_title: str = "candidate next token") -> go.Figure:
+    """The next-token distribution over a few candidates as bars: probs [n] for tokens [n].
+
+    kept_mask [n] (bool): which tokens survive a filter (top-k, top-p, min-p); survivors are blue, the rest grey.
+    highlight: index of the sampled or greedy token (orange). Works for logits too (set yaxis_title).
+    Traces: [0] the bars. A widget updates `fig.data[0].y`, `.marker.color` (see `bar_colors`) and `.customdata`.
+    """
+    y = as_array(probs, "probs", 1, "[n]")
+    labels = token_labels(check_length(tokens, len(y), "tokens", "probabilities"))
+    colors = bar_colors(len(y), kept_mask, highlight)
+    status = [_bar_status(c) for c in colors]
+    fig = go.Figure(go.Bar(
+        x=list(range(len(y))), y=y, marker=dict(color=colors, line=dict(width=0)),
+        customdata=np.array([labels, status], dtype=object).T,
+        hovertemplate=f"%{{customdata[0]}}<br>{yaxis_title}: %{{y:.6g}}<br>%{{customdata[1]}}<extra></extra>"))
+    fig.update_layout(**base_layout(title, xaxis_title, yaxis_title, height=450,
+                                    width=max(600, min(1300, 60 * len(y) + 200)), bargap=0.15))
+    fig.update_xaxes(**token_axis(labels), tickangle=-45)
+    return fig
+
+
+def _bar_status(color: str) -> str:
+    return {BLUE: "kept by the filter", GREY: "filtered out", ORANGE: "chosen"}[color]
+
+
+def kv_cache_growth(steps, cache_len, cache_bytes, title: str = "The KV cache grows by one position per step",
+                    bytes_unit: str = "KiB") -> go.Figure:
+    """Two panels over generation steps: cached positions (left) and the cache's memory (right).
+
+    steps, cache_len, cache_bytes: [steps]. bytes_unit: "B", "KiB" or "MiB" for the right axis (hover also
+    gives the exact byte count). Traces: [0] cache length, [1] cache size in bytes_unit.
+    """
+    x = as_array(steps, "steps", 1, "[steps]")
+    length = as_array(cache_len, "cache_len", 1, "[steps]")
+    size = as_array(cache_bytes, "cache_bytes", 1, "[steps]")
+    if not len(x) == len(length) == len(size):
+        raise ValueError(f"`steps`, `cache_len` and `cache_bytes` must have equal lengths; got "
+                         f"{len(x)}, {len(length)} and {len(size)}.")
+    scale = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2}
+    if bytes_unit not in scale:
+        raise ValueError(f"`bytes_unit` must be one of {list(scale)}; got {bytes_unit!r}.")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["positions in the cache", "memory used by the cache"],
+                        horizontal_spacing=0.14)
+    fig.add_trace(go.Scatter(x=x, y=length, mode="lines+markers", name="cache length", line=dict(color=BLUE, width=3),
+                             hovertemplate="step %{x}<br>cached positions: %{y}<extra></extra>"), 1, 1)
+    fig.add_trace(go.Scatter(x=x, y=size / scale[bytes_unit], customdata=size, mode="lines+markers",
+                             name="cache memory", line=dict(color=ORANGE, width=3),
+                             hovertemplate=f"step %{{x}}<br>cache: %{{y:.6g}} {bytes_unit} (%{{customdata:,}} bytes)"
+                                           "<extra></extra>"), 1, 2)
+    fig.update_layout(**base_layout(title, "", "", height=420, width=1000, showlegend=False))
+    fig.update_xaxes(title_text="generation step")
+    fig.update_yaxes(title_text="cached positions", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title_text=f"cache size ({bytes_unit})", rangemode="tozero", row=1, col=2)
+    return fig
+
+
+def cost_with_without_cache(steps, work_with, work_without, title: str = "Work per step, with and without a KV cache",
+                            yaxis_title: str = "positions computed") -> go.Figure:
+    """Work per generation step with the KV cache (one new position) and without it (the whole prefix again).
+
+    steps, work_with, work_without: [steps], any unit (positions, FLOPs, milliseconds: name it in yaxis_title).
+    The hover gives both values and their ratio. Traces: [0] without the cache, [1] with it.
+    """
+    x = as_array(steps, "steps", 1, "[steps]")
+    with_cache = as_array(work_with, "work_with", 1, "[steps]")
+    without = as_array(work_without, "work_without", 1, "[steps]")
+    if not len(x) == len(with_cache) == len(without):
+        raise ValueError(f"`steps`, `work_with` and `work_without` must have equal lengths; got "
+                         f"{len(x)}, {len(with_cache)} and {len(without)}.")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(with_cache != 0, without / with_cache, np.nan)
+    fig = go.Figure()
+    for y, name, color in ((without, "without cache", VERMILLION), (with_cache, "with cache", BLUE)):
+        fig.add_trace(go.Scatter(x=x, y=y, customdata=ratio, mode="lines+markers", name=name,
+                                 line=dict(color=color, width=3), marker=dict(size=8),
+                                 hovertemplate=f"{name}<br>step %{{x}}<br>{yaxis_title}: %{{y:.6g}}"
+                                               "<br>without / with: %{customdata:.3g}×<extra></extra>"))
+    fig.update_layout(**base_layout(title, "generation step", yaxis_title, height=450, width=800))
+    fig.update_yaxes(rangemode="tozero")
+    return fig
+
+
+SPECULATIVE_STATUSES = ["accepted", "rejected", "replacement", "bonus", "discarded"]
+SPECULATIVE_MEANING = {
+    "accepted": "draft token accepted by the target",
+    "rejected": "draft token rejected by the target",
+    "replacement": "the target's own token, replacing the rejected one",
+    "bonus": "extra token from the target after all drafts were accepted",
+    "discarded": "draft token after a rejection: never checked",
+}
+
+
+def _speculative_row(row, i: int) -> list[tuple[str, str]]:
+    if hasattr(row, "tokens") and hasattr(row, "statuses"):
+        pairs = list(zip(row.tokens, row.statuses, strict=True))
+    else:
+        pairs = [tuple(cell) for cell in row]
+    for _token, status in pairs:
+        if status not in SPECULATIVE_STATUSES:
+            raise ValueError(f"rows[{i}] has status {status!r}; use one of {SPECULATIVE_STATUSES}.")
+    return pairs
+
+
+def speculative_steps(rows, title: str = "Speculative decoding: draft, then verify") -> go.Figure:
+    """A grid of speculative decoding: one row per step, one cell per proposed token, coloured by status.
+
+    rows: a list of steps, each a list of (token, status) pairs or an object with `.tokens` and `.statuses`.
+    Status is one of "accepted", "rejected", "replacement", "bonus", "discarded". Traces: [0] the grid (z holds
+    status codes, index into SPECULATIVE_STATUSES; text the tokens; empty cells None), then one invisible legend
+    entry per status.
+    """
+    steps = [_speculative_row(row, i) for i, row in enumerate(rows)]
+    if not steps or not any(steps):
+        raise ValueError("`rows` is empty; give one list of (token, status) pairs per verification step.")
+    width = max(len(step) for step in steps)
+    z = np.full((len(steps), width), np.nan)
+    text = np.full((len(steps), width), "", dtype=object)
+    meaning = np.full((len(steps), width), "", dtype=object)
+    for i, step in enumerate(steps):
+        labels = token_labels([token for token, _ in step])
+        for j, (label, (_, status)) in enumerate(zip(labels, step, strict=True)):
+            z[i, j] = SPECULATIVE_STATUSES.index(status)
+            text[i, j] = label
+            meaning[i, j] = f"{status}: {SPECULATIVE_MEANING[status]}"
+    colors = [STATUS_COLORS[s] for s in SPECULATIVE_STATUSES]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(range(width)), y=list(range(len(steps))), text=text, texttemplate="%{text}",
+        textfont=dict(size=15), customdata=meaning, xgap=3, ygap=3, hoverongaps=False,
+        colorscale=categorical_colorscale(colors), zmin=-0.5, zmax=len(colors) - 0.5, showscale=False,
+        hovertemplate="step %{y}, slot %{x}: %{text}<br>%{customdata}<extra></extra>"))
+    for status, color in zip(SPECULATIVE_STATUSES, colors, strict=True):
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=status,
+                                 marker=dict(size=14, color=color, symbol="square")))
+    fig.update_layout(**base_layout(title, "position in the step's proposal", "verification step",
+                                    height=max(300, 50 * len(steps) + 200), width=max(600, 110 * width + 300)))
+    fig.update_xaxes(tickmode="linear", dtick=1, showgrid=False, zeroline=False)
+    fig.update_yaxes(autorange="reversed", tickmode="linear", dtick=1, showgrid=False, zeroline=False)
+    return fig
