@@ -10,6 +10,7 @@ algorithms themselves are replayed in bpe.py, wordpiece.py and unigram.py; this 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +81,17 @@ def missing_bytes(tokenizer) -> list[int]:
         raise ValueError("missing_bytes applies to byte-level tokenizers (gpt2, tiny, smollm2).")
     vocab = tokenizer.get_vocab()
     return [b for b, char in bytes_to_unicode().items() if char not in vocab]
+
+
+def split_special(tokenizer, text: str) -> list[tuple[str, bool]]:
+    """Split raw text at the tokenizer's special tokens, which are matched whole before anything else runs:
+    [(part, is_special), ...]. e.g. 'a<|endoftext|>b' -> [('a', False), ('<|endoftext|>', True), ('b', False)]."""
+    specials = sorted({t.content for t in backend(tokenizer).get_added_tokens_decoder().values() if t.special},
+                      key=len, reverse=True)
+    if not specials:
+        return [(text, False)] if text else []
+    parts = re.split("(" + "|".join(map(re.escape, specials)) + ")", text)
+    return [(part, index % 2 == 1) for index, part in enumerate(parts) if part]  # odd indices: the matches
 
 
 def piece_bytes(tokenizer, token: str) -> bytes:
