@@ -127,7 +127,9 @@ def _bytes(lm, names: list[str], batch: int, n_tokens: int, n_past: int, dtype: 
 
 
 def estimate_cache_bytes(lm, n_tokens: int, names=None, dtype: torch.dtype | None = None, batch: int = 1) -> int:
-    """Bytes a capture of `n_tokens` positions would keep (from the declared shapes, before running anything)."""
+    """Bytes a capture of `n_tokens` positions would keep, from the declared shapes, before running anything.
+
+    An upper bound by a hair: names that are one tensor (resid_post L is resid_pre L+1) are counted twice."""
     if not isinstance(n_tokens, int) or n_tokens < 1:
         raise ValueError(f"n_tokens must be a positive int, not {n_tokens!r}.")
     return _bytes(lm, select_names(lm, names), batch, n_tokens, 0, dtype)
