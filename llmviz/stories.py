@@ -17,6 +17,7 @@ from itertools import accumulate
 
 from llmviz import story_plots as P
 from llmviz import story_words as W
+from llmviz.story_grammar import passage
 
 _SLOT = re.compile(r"\{(\w+)\}")
 
@@ -75,7 +76,8 @@ class _Story:
             "tadj": W.THING_ADJS, "act": W.ACTS, "tverb": W.TVERBS, "base": W.BASE_ACTS, "feel": W.FEELINGS,
             "color": W.COLORS, "time": W.TIMES, "greet": W.GREETINGS, "say": W.SAY_VERBS,
             "surface": W.SURFACES, "animal": W.ANIMALS, "weather": W.WEATHER, "adult": W.ADULTS,
-            "moral": W.MORALS, "padj": W.PLACE_ADJS, "pname": W.ANIMAL_NAMES, "family": [p[0] for p in W.FAMILY],
+            "moral": W.MORALS, "vgreet": W.VOC_GREETINGS, "padj": W.PLACE_ADJS,
+            "pname": W.ANIMAL_NAMES, "family": [p[0] for p in W.FAMILY],
         }
         known = {"Nv": h["name"] if h["named"] else f"little {h['kind']}",
                  "Fv": f["name"] if f["named"] else (f["kind"].title() if f["kind"] in ("mom", "dad") else
@@ -137,7 +139,7 @@ SCENES = [
     "The {place} was quiet.", "It was {weather} outside.", "The cat sat on the {surface} all day.",
 ]
 DIALOGUE = [
-    '"{greet}!" said {N}.', '{N} said, "{greet}, {Fv}!"', '"{greet}, {Nv}!" said {F}.',
+    '"{greet}!" said {N}.', '{N} said, "{vgreet}, {Fv}!"', '"{vgreet}, {Nv}!" said {F}.',
     '"Can I play with your {T}?" asked {N}.', '"Yes, you can," said {F}.', '"Let\'s {base}!" said {F}.',
     '"I am {feel}," {N} said.', '"Why are you {feel}?" asked {F}.', '"Thank you!" said {N}.',
     '"Look at this {tadj} {thing}!" {he} said.', '"What is that?" asked {F}.', '"I don\'t know," said {N}.',
@@ -175,10 +177,12 @@ def story(seed: int) -> str:
     mode = rng.random()
     if mode < 0.07:
         return _greeting_snippet(st)
-    if mode < 0.27:
+    if mode < 0.22:
         return _passage(st, P.EVERYDAY, 0.15)
-    if mode < 0.35:
+    if mode < 0.28:
         return _passage(st, P.FIRST_PERSON, 0.2)
+    if mode < 0.43:
+        return passage(rng)
     lines = [st.pick(OPENINGS_NAMED if st.hero["named"] else OPENINGS_PLAIN, 0.5)]
     for _ in range(rng.randint(1, 3)):
         lines.append(st.pick(DESCRIBE + SCENES, 0.4))
@@ -210,7 +214,7 @@ def _passage(st: _Story, pool: list[str], s: float) -> str:
 def _greeting_snippet(st: _Story) -> str:
     """A short exchange of greetings, so that prompts like "Hello world" stay in the story domain."""
     lines = [st.pick(['"{greet}!" said {N}.', '{greet}! said the little {animal}.', '"{greet}!" {N} {say}.',
-                      "{greet}! My name is {N}.", "{greet}, {Fv}! It is a {weather} day."], 0.5)]
+                      "{greet}! My name is {N}.", "{vgreet}, {Fv}! It is a {weather} day."], 0.5)]
     for _ in range(st.rng.randint(2, 5)):
         lines.append(st.pick(DIALOGUE, 0.4))
     return " ".join(lines)

@@ -81,6 +81,7 @@ BASE_ACTS = ["play", "go outside", "see the sea", "fly", "help", "build a house"
              "visit grandma", "jump in the puddles", "pick flowers", "count the stars"]
 GREETINGS = ["Hello", "Hi", "Hello there", "Hi there", "Good morning", "Hey", "Hello, friend",
              "Hello world", "Hello, world", "Hi, friend", "Good night", "Good day", "Howdy"]
+VOC_GREETINGS = ["Hello", "Hi", "Hi there", "Hello there", "Good morning", "Hey"]  # before a name
 SAY_VERBS = ["said", "asked", "shouted", "cried", "whispered", "replied", "answered", "called", "laughed",
              "yelled", "sang", "told"]
 MORALS = [
