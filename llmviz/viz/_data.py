@@ -28,6 +28,16 @@ def as_array(values, name: str, ndim: int | tuple[int, ...], shape_hint: str) ->
     return array
 
 
+def as_bool_array(values, name: str, shape_hint: str) -> np.ndarray:
+    """A bool copy of `values` (tensor, array or list), e.g. a kept mask or an attention mask."""
+    if hasattr(values, "detach"):
+        values = values.detach().to("cpu").numpy()
+    try:
+        return np.array(values, dtype=bool, copy=True)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"`{name}` must be booleans shaped {shape_hint}; could not read it ({error}).") from None
+
+
 def check_length(items: Sequence, n: int, name: str, what: str) -> list:
     """`items` as a list, checked to hold exactly `n` entries (one per `what`)."""
     items = list(items)

@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from llmviz.viz._data import as_array, check_length
+from llmviz.viz._data import as_array, as_bool_array, check_length
 from llmviz.viz._heatmap import heatmap_trace, mask_trace
 from llmviz.viz.style import (
     DIVERGING,
@@ -42,7 +42,7 @@ def causal_mask(n_query: int, n_key: int) -> np.ndarray:
 def _mask_for(shape: tuple[int, int], mask) -> np.ndarray:
     if mask is None:
         return causal_mask(*shape)
-    mask = np.array(mask.detach().cpu() if hasattr(mask, "detach") else mask, dtype=bool)
+    mask = as_bool_array(mask, "mask", "[query_pos, key_pos]")
     if mask.shape != shape:
         raise ValueError(f"`mask` must have shape {shape} (query_pos, key_pos), True where masked; got {mask.shape}.")
     return mask

@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from llmviz.viz._data import as_array, check_length
+from llmviz.viz._data import as_array, as_bool_array, check_length
 from llmviz.viz.style import (
     BLUE,
     GREY,
@@ -29,8 +29,7 @@ from llmviz.viz.style import (
 
 def bar_colors(n: int, kept_mask=None, highlight: int | None = None) -> list[str]:
     """Colours for n bars: blue if kept, grey if filtered out, orange for the highlighted (chosen) token."""
-    kept = np.ones(n, dtype=bool) if kept_mask is None else np.array(
-        kept_mask.detach().cpu() if hasattr(kept_mask, "detach") else kept_mask, dtype=bool).reshape(-1)
+    kept = np.ones(n, dtype=bool) if kept_mask is None else as_bool_array(kept_mask, "kept_mask", "[n]").reshape(-1)
     if len(kept) != n:
         raise ValueError(f"`kept_mask` has {len(kept)} entries but there are {n} tokens; give one bool per token.")
     colors = [BLUE if k else GREY for k in kept]
