@@ -1,16 +1,19 @@
-""""dog bites man" vs "man bites dog": what attention sees when learned positions are removed.
+""""dog bites man" vs "man bites dog": what attention sees when position information is removed.
 
 Without position information a token's key and value depend only on the token, so the first layer sees the two
 sentences as the same bag of keys and values, merely reordered. A query that can see every token (the last
 position, under the causal mask) therefore gets exactly the same attention output for both sentences: attention
-alone cannot tell who bit whom. With GPT-2's learned positions added, the keys and values differ and so does that
-output. We keep the last token fixed (" dog bites man." vs " man bites dog.") so the last query is the same token.
+alone cannot tell who bit whom. With positions, the keys differ and so does that output. We keep the last token
+fixed (" dog bites man." vs " man bites dog.") so the last query is the same token in both.
+
+Positions are removed by a forward hook, removed again in a `finally`; no weight is touched. GPT-2: the hook makes
+`wpe` return zeros. Llama (RoPE): the hook makes the rotary tables cos = 1, sin = 0, a rotation by angle 0; there
+positions only ever enter through q and k, so v is merely permuted even with positions on.
 
 Two honest caveats, both returned as numbers rather than hidden: only the last position sees the whole bag (an
 earlier position sees a different prefix in each sentence), and from the second layer on the causal mask itself
 leaks order (position 0 has attended only to itself), so the last position's residual stream differs again after
-layer 1 even without positions. Positions are removed with a forward hook on `wpe` that returns zeros; the hook is
-removed in a `finally` and the weights are never touched. GPT-2-family models only. This module draws nothing.
+layer 1 even without positions. This module draws nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+
+from llmviz.positional import apply_rope
 
 
 @dataclass
@@ -27,8 +32,8 @@ class SentenceRun:
     text: str
     ids: list[int]
     tokens: list[str]
-    keys: torch.Tensor  # [pos, d_model]: layer 0's k for every head, concatenated (head-major)
-    values: torch.Tensor  # [pos, d_model]
+    keys: torch.Tensor  # [pos, kv_head * d_head]: layer 0's k (after RoPE for Llama), heads side by side
+    values: torch.Tensor  # [pos, kv_head * d_head]
     attention_out: torch.Tensor  # [pos, d_model]: layer 0's attention output, after the output projection
     last_residual: torch.Tensor  # [n_layers + 1, d_model]: the last position's residual stream, embeddings first
 
@@ -40,7 +45,8 @@ class Condition:
     positions: bool
     original: SentenceRun
     permuted: SentenceRun
-    keys_values_max_diff: float  # max |kv_permuted - kv_original reordered|: 0 means merely permuted
+    keys_max_diff: float  # max |k_permuted - k_original reordered|: 0 means merely permuted
+    values_max_diff: float  # the same for v (RoPE never rotates v, so this is 0 for Llama even with positions)
     last_attention_max_diff: float  # max |attention_out at the last position|, permuted vs original
     last_residual_max_diff: list[float]  # [n_layers + 1]: per layer, embeddings first
 
@@ -60,44 +66,77 @@ def _sentence_ids(tokenizer, words: list[str], final: str) -> list[list[int]]:
         [tokenizer(final, add_special_tokens=False)["input_ids"]]
 
 
+def _sites(lm) -> tuple[dict, object, str]:
+    """(modules to hook by name, the module whose output carries position information, how to erase it)."""
+    if lm.architecture == "gpt2":
+        transformer = lm.model.transformer
+        attention = transformer.h[0].attn
+        sites = {"qkv": attention.c_attn, "out": attention, "resid.0": transformer.drop}  # drop: after wte + wpe
+        sites.update({f"resid.{i + 1}": block for i, block in enumerate(transformer.h)})
+        return sites, transformer.wpe, "zero"
+    if lm.architecture == "llama":
+        body = lm.model.model
+        attention = body.layers[0].self_attn
+        sites = {"k": attention.k_proj, "v": attention.v_proj, "out": attention, "resid.0": body.embed_tokens}
+        sites.update({f"resid.{i + 1}": layer for i, layer in enumerate(body.layers)})
+        return sites, body.rotary_emb, "identity"
+    raise ValueError(f"word_order supports GPT-2 and Llama models, not {lm.architecture!r}.")
+
+
+def _erase_positions(kind: str):
+    """A forward hook that removes position information: zero learned positions, or rotate by angle 0 (RoPE)."""
+    def hook(module, inputs, output):
+        if kind == "zero":
+            return torch.zeros_like(output)
+        cos, sin = output
+        return torch.ones_like(cos), torch.zeros_like(sin)
+    return hook
+
+
 def _run(lm, ids: list[int], text: str, positions: bool) -> SentenceRun:
-    transformer = lm.model.transformer
-    attention = transformer.h[0].attn
+    sites, position_module, kind = _sites(lm)
     seen: dict = {}
 
     def keep(name):
         def hook(module, inputs, output):
-            seen[name] = (output[0] if isinstance(output, tuple) else output).detach()
+            seen[name] = output[0].detach() if isinstance(output, tuple) else output.detach()
         return hook
 
-    modules = {"qkv": attention.c_attn, "out": attention, "resid.0": transformer.drop}  # drop: after wte + wpe
-    modules.update({f"resid.{i + 1}": block for i, block in enumerate(transformer.h)})
-    hooks = [module.register_forward_hook(keep(name)) for name, module in modules.items()]
-    if not positions:
-        hooks.append(transformer.wpe.register_forward_hook(lambda m, i, o: torch.zeros_like(o)))
+    hooks = [module.register_forward_hook(keep(name)) for name, module in sites.items()]
+    if not positions:  # registered before the `rope` hook below, so that hook sees the erased tables
+        hooks.append(position_module.register_forward_hook(_erase_positions(kind)))
+    if kind == "identity":
+        hooks.append(position_module.register_forward_hook(
+            lambda m, i, o: seen.__setitem__("rope", tuple(t.detach() for t in o))))
     try:
         with torch.no_grad():
             lm.model(torch.tensor([ids], device=lm.device))
     finally:
         for hook in hooks:
             hook.remove()
-    d = lm.d_model
-    qkv = seen["qkv"][0].float().cpu()  # [pos, 3 * d_model]: q, k, v side by side (GPT-2's fused c_attn)
-    # [n_layers + 1, d]: the raw residual stream at the last position (HF's last hidden state is after ln_f)
+    if kind == "zero":
+        d = lm.d_model
+        qkv = seen["qkv"][0].float().cpu()  # [pos, 3 * d_model]: q, k, v side by side (GPT-2's fused c_attn)
+        keys, values = qkv[:, d:2 * d], qkv[:, 2 * d:]
+    else:
+        # RoPE turns keys inside attention: rotate k_proj's output [pos, kv_head * d_head] the way the model does
+        cos, sin = (t[0].float().cpu() for t in seen["rope"])  # [pos, d_head]
+        k = seen["k"][0].float().cpu().unflatten(-1, (lm.n_kv_heads, lm.d_head)).transpose(0, 1)  # [kv, pos, d]
+        keys = apply_rope(k, cos, sin).transpose(0, 1).flatten(1)  # [pos, kv_head * d_head]
+        values = seen["v"][0].float().cpu()  # values are never rotated
+    # [n_layers + 1, d]: the raw residual stream at the last position (HF's last hidden state is after the norm)
     residual = torch.stack([seen[f"resid.{i}"][0, -1] for i in range(lm.n_layers + 1)]).float().cpu()
-    return SentenceRun(text=text, ids=ids, tokens=lm.tokenizer.convert_ids_to_tokens(ids), keys=qkv[:, d:2 * d],
-                       values=qkv[:, 2 * d:], attention_out=seen["out"][0].float().cpu(), last_residual=residual)
+    return SentenceRun(text=text, ids=ids, tokens=lm.tokenizer.convert_ids_to_tokens(ids), keys=keys,
+                       values=values, attention_out=seen["out"][0].float().cpu(), last_residual=residual)
 
 
 def word_order(lm, words=("dog", "bites", "man"), order=(2, 1, 0), final: str = ".") -> WordOrderResult:
-    """Run `words` and their permutation `order` through `lm` with and without learned positions.
+    """Run `words` and their permutation `order` through `lm` (GPT-2 or Llama) with and without positions.
 
     order: a permutation of range(len(words)); (2, 1, 0) turns "dog bites man" into "man bites dog".
     final: text appended to both sentences, so the last position holds the same token in both.
     """
-    if getattr(getattr(lm.model, "transformer", None), "wpe", None) is None:
-        raise ValueError(f"word_order needs a GPT-2-family model with learned positions (`wpe`); {lm.name} is "
-                         f"{lm.architecture}, whose RoPE rotates q and k inside attention instead.")
+    _sites(lm)  # fails early, and clearly, for an architecture we cannot take positions out of
     words = list(words)
     if sorted(order) != list(range(len(words))) or len(words) < 2:
         raise ValueError(f"order must be a permutation of 0..{len(words) - 1} (at least two words), not {order!r}.")
@@ -115,11 +154,10 @@ def word_order(lm, words=("dog", "bites", "man"), order=(2, 1, 0), final: str = 
     for positions in (True, False):
         a = _run(lm, ids, original_text, positions)
         b = _run(lm, permuted_ids, permuted_text, positions)
-        kv_a = torch.cat([a.keys, a.values], dim=-1)[token_order]  # original, reordered like the permuted sentence
-        kv_b = torch.cat([b.keys, b.values], dim=-1)
         conditions.append(Condition(
-            positions=positions, original=a, permuted=b,
-            keys_values_max_diff=float((kv_b - kv_a).abs().max()),
+            positions=positions, original=a, permuted=b,  # a's rows reordered like the permuted sentence:
+            keys_max_diff=float((b.keys - a.keys[token_order]).abs().max()),
+            values_max_diff=float((b.values - a.values[token_order]).abs().max()),
             last_attention_max_diff=float((b.attention_out[-1] - a.attention_out[-1]).abs().max()),
             last_residual_max_diff=(b.last_residual - a.last_residual).abs().amax(dim=-1).tolist()))
     return WordOrderResult(original=original_text, permuted=permuted_text, token_order=token_order,
