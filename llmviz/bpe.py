@@ -11,12 +11,11 @@ loop is ours, in Python, and its ids are tested against the tokenizer's own. Thi
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 
 from llmviz.bytelevel import readable_bytes, token_bytes
-from llmviz.tokenizers import backend, is_byte_level, model_type
+from llmviz.tokenizers import backend, is_byte_level, model_type, split_special
 
 
 @dataclass
@@ -64,7 +63,6 @@ class BPETables:
     ranks: dict[tuple[str, str], int]  # merge pair -> rank
     vocab: dict[str, int]
     ignore_merges: bool
-    specials: list[str]  # added tokens matched whole in raw text, longest first
 
 
 _TABLES: dict[int, tuple[object, BPETables]] = {}
@@ -83,10 +81,8 @@ def bpe_tables(tokenizer) -> BPETables:
     if model.get("continuing_subword_prefix") or model.get("end_of_word_suffix"):
         raise ValueError("replay supports plain byte-level BPE, without subword prefixes or word suffixes.")
     merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in model["merges"]]
-    specials = sorted((t["content"] for t in state.get("added_tokens", []) if t.get("special")), key=len,
-                      reverse=True)
     tables = BPETables(ranks={pair: rank for rank, pair in enumerate(merges)}, vocab=model["vocab"],
-                       ignore_merges=bool(model.get("ignore_merges")), specials=specials)
+                       ignore_merges=bool(model.get("ignore_merges")))
     _TABLES[key] = (tokenizer, tables)
     return tables
 
@@ -126,11 +122,9 @@ def replay(tokenizer, text: str) -> BPEReplay:
     inner = backend(tokenizer)
     chunks: list[ChunkReplay] = []
     normalized_parts = []
-    pattern = "(" + "|".join(map(re.escape, tables.specials)) + ")" if tables.specials else None
-    parts = re.split(pattern, text) if pattern else [text]
     offset = 0
-    for index, part in enumerate(parts):
-        if index % 2 == 1:  # re.split with a group puts the matched special tokens at odd indices
+    for part, special in split_special(tokenizer, text):
+        if special:  # e.g. '<|endoftext|>' typed in the text: one token, matched before anything else
             chunks.append(ChunkReplay(text=part, span=(offset, offset + len(part)), byte_values=[], byte_chars=[],
                                       tokens=[part], ids=[tokenizer.convert_tokens_to_ids(part)],
                                       special=True))

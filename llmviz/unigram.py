@@ -13,10 +13,9 @@ scripts/train_unigram_tokenizer.py) and draws nothing.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 
-from llmviz.tokenizers import backend, model_type
+from llmviz.tokenizers import backend, model_type, split_special
 
 UNK_PENALTY = 10.0  # SentencePiece's kUnkPenalty: an unknown character scores min_score - 10
 
@@ -79,7 +78,6 @@ class UnigramModel:
     unk_id: int
     unk_score: float
     max_len: int  # longest piece, in characters: bounds the lattice search
-    specials: list[str]
 
 
 _MODELS: dict[int, tuple[object, UnigramModel]] = {}
@@ -99,10 +97,8 @@ def unigram_model(tokenizer) -> UnigramModel:
         raise ValueError("byte-fallback Unigram models are not supported: they spell unknown characters as bytes.")
     pieces = [piece for piece, _ in model["vocab"]]
     scores = [float(score) for _, score in model["vocab"]]
-    specials = sorted((t["content"] for t in state.get("added_tokens", []) if t.get("special")), key=len,
-                      reverse=True)
     built = UnigramModel(vocab={p: i for i, p in enumerate(pieces)}, scores=scores, unk_id=model["unk_id"],
-                         unk_score=min(scores) - UNK_PENALTY, max_len=max(map(len, pieces)), specials=specials)
+                         unk_score=min(scores) - UNK_PENALTY, max_len=max(map(len, pieces)))
     _MODELS[key] = (tokenizer, built)
     return built
 
@@ -177,10 +173,9 @@ def viterbi(tokenizer, text: str, n_best: int = 5) -> UnigramResult:
         raise TypeError(f"text must be a str, not {type(text).__name__}.")
     model = unigram_model(tokenizer)
     inner = backend(tokenizer)
-    pattern = "(" + "|".join(map(re.escape, model.specials)) + ")" if model.specials else None
     words, normalized_parts, offset = [], [], 0
-    for index, part in enumerate(re.split(pattern, text) if pattern else [text]):
-        if index % 2 == 1:  # a special token in the text: matched whole, never segmented
+    for part, special in split_special(tokenizer, text):
+        if special:  # a special token in the text: matched whole, never segmented
             word = UnigramWord(word=part, span=(offset, offset + len(part)), tokens=[part], ids=[model.vocab[part]])
             words.append(word)
             normalized_parts.append(part)
