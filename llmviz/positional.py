@@ -87,6 +87,22 @@ def rope(n_positions: int, d_head: int, base: float = 10000.0) -> RoPE:
     return RoPE(inverse_frequency, angles, cos, sin, cosine_similarity_matrix(rotated))
 
 
+def rope_of(lm, n_positions: int | None = None) -> RoPE:
+    """RoPE tables with a Llama-family model's own head size and base (rope_theta; SmolLM2: 100000).
+
+    Only the default rope type is supported; scaled variants (linear, dynamic, yarn, llama3) change the frequencies.
+    n_positions defaults to min(n_ctx, 128), enough for a figure.
+    """
+    config = lm.model.config
+    parameters = getattr(config, "rope_parameters", None) or {}
+    base = parameters.get("rope_theta", getattr(config, "rope_theta", None))
+    if lm.architecture != "llama" or base is None:
+        raise ValueError(f"{lm.name} is a {lm.architecture} model without rotary embeddings; use learned(lm).")
+    if parameters.get("rope_type", "default") != "default":
+        raise ValueError(f"rope_type {parameters['rope_type']!r} rescales the frequencies; only 'default' is shown.")
+    return rope(n_positions or min(lm.n_ctx, 128), lm.d_head, float(base))
+
+
 def rotate_half(x: torch.Tensor) -> torch.Tensor:
     """[..., d] -> [..., d]: (x1, x2) -> (-x2, x1) on the two halves: a 90-degree turn of every pair."""
     half = x.shape[-1] // 2

@@ -14,6 +14,7 @@ from llmviz.positional import (
     cosine_similarity_matrix,
     learned,
     rope,
+    rope_of,
     rotate_half,
     sinusoidal,
 )
@@ -80,6 +81,27 @@ def test_rope_matches_hugging_face_llama(base):
     assert torch.allclose(apply_rope(q, ours.cos, ours.sin), hf_q, atol=1e-6)
     assert torch.allclose(apply_rope(k, ours.cos, ours.sin), hf_k, atol=1e-6)
     assert torch.equal(rotate_half(q), hf_rotate_half(q))
+
+
+def check_rope_of(lm):
+    tables = rope_of(lm, 16)
+    body = lm.model.model
+    with torch.no_grad():
+        cos, sin = body.rotary_emb(torch.zeros(1, 16, lm.d_model), torch.arange(16)[None])
+    assert torch.allclose(tables.cos, cos[0].float(), atol=1e-5)
+    assert torch.allclose(tables.sin, sin[0].float(), atol=1e-5)
+
+
+def test_rope_of_a_random_llama(random_llama_lm, random_gpt2_lm):
+    check_rope_of(random_llama_lm)
+    with pytest.raises(ValueError, match="rotary"):
+        rope_of(random_gpt2_lm)
+
+
+@pytest.mark.slow
+def test_rope_of_smollm2(smollm2_lm):
+    assert rope_of(smollm2_lm).cos.shape == (128, 64)
+    check_rope_of(smollm2_lm)
 
 
 def test_rope_scores_depend_only_on_relative_position():
