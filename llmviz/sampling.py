@@ -60,13 +60,23 @@ class SampleRecord:
 
     logits: torch.Tensor           # [vocab] what the model said
     scaled_logits: torch.Tensor    # [vocab] after the repetition penalty and division by the temperature
-    filtered_logits: torch.Tensor  # [vocab] after top-k, top-p and min-p (-inf where removed)
-    probs: torch.Tensor            # [vocab] softmax(filtered_logits): the distribution the token is drawn from
-    kept_ids: torch.Tensor         # [n_kept] ids with nonzero probability, most probable first
     removed_by: torch.Tensor       # [vocab] int8 code into FILTERS: 0 kept, else the filter that removed it
+    kept_ids: torch.Tensor         # [n_kept] ids with nonzero probability, most probable first
     settings: SamplingSettings = field(default_factory=SamplingSettings)
     token_id: int | None = None    # the token drawn (None for a distribution that was not sampled)
     seed: int | None = None
+
+    # filtered_logits and probs are recomputed on access rather than stored: a long trace keeps one record per
+    # step, and two [vocab] vectors fewer per step halve its memory (SmolLM2's vocab is 49,152).
+    @property
+    def filtered_logits(self) -> torch.Tensor:
+        """[vocab] after top-k, top-p and min-p: -inf where a filter removed the token."""
+        return self.scaled_logits.masked_fill(self.removed_by != 0, -math.inf)
+
+    @property
+    def probs(self) -> torch.Tensor:
+        """[vocab] softmax(filtered_logits): the distribution the token is drawn from."""
+        return self.filtered_logits.softmax(-1)
 
     def filter_of(self, token_id: int) -> str:
         """'kept', or the name of the filter that removed this token ('top_k', 'top_p', 'min_p', 'greedy')."""
@@ -87,8 +97,9 @@ def distribution(logits: torch.Tensor, settings: SamplingSettings, previous_ids=
     raw = logits.detach().reshape(-1).float().cpu()
     if torch.isnan(raw).any():
         raise ValueError("The logits contain NaN; the model's output is broken (check its weights and dtype).")
-    scaled = raw.clone()
+    scaled = raw  # shared with `logits` unless something below changes it (memory: one vector, not two)
     if settings.repetition_penalty is not None and previous_ids is not None and len(previous_ids):
+        scaled = raw.clone()
         seen = torch.unique(torch.as_tensor(previous_ids, dtype=torch.long).reshape(-1))
         s = scaled[seen]
         # HF's rule: divide positive logits and multiply negative ones, so the penalty always lowers them
@@ -98,7 +109,6 @@ def distribution(logits: torch.Tensor, settings: SamplingSettings, previous_ids=
         keep = torch.zeros(raw.shape, dtype=torch.bool)
         keep[int(torch.argmax(scaled))] = True  # first maximal index on ties, as torch.argmax and HF
         removed_by[~keep] = FILTERS.index("greedy")
-        filtered = scaled.masked_fill(~keep, -math.inf)
     else:
         scaled = scaled / settings.temperature if settings.temperature != 1.0 else scaled
         filtered = scaled.clone()
@@ -119,11 +129,9 @@ def distribution(logits: torch.Tensor, settings: SamplingSettings, previous_ids=
             drop = probs < settings.min_p * probs.max()
             drop[int(torch.argmax(probs))] = False
             _remove(filtered, removed_by, drop, "min_p")
-    probs = filtered.softmax(-1)
     kept = torch.nonzero(removed_by == 0).reshape(-1)
-    kept = kept[torch.argsort(probs[kept], descending=True, stable=True)]
-    return SampleRecord(logits=raw, scaled_logits=scaled, filtered_logits=filtered, probs=probs, kept_ids=kept,
-                        removed_by=removed_by, settings=settings)
+    kept = kept[torch.argsort(scaled[kept], descending=True, stable=True)]  # same order as by probability
+    return SampleRecord(logits=raw, scaled_logits=scaled, removed_by=removed_by, kept_ids=kept, settings=settings)
 
 
 def _remove(filtered: torch.Tensor, removed_by: torch.Tensor, drop: torch.Tensor, name: str) -> None:
@@ -141,7 +149,7 @@ def make_generator(seed: int) -> torch.Generator:
 def draw(record: SampleRecord, generator: torch.Generator | None = None, seed: int | None = None) -> SampleRecord:
     """Draw record.token_id from record.probs (the argmax when greedy); fills token_id and seed, returns the record."""
     if record.settings.greedy:
-        record.token_id = int(torch.argmax(record.probs))
+        record.token_id = int(record.kept_ids[0])  # the argmax: the only token a greedy record keeps
     else:
         if generator is None:
             generator = make_generator(0 if seed is None else seed)

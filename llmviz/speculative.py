@@ -65,21 +65,21 @@ def verify(target_records: list[SampleRecord], draft_records: list[SampleRecord]
     """
     accepted = [False] * len(draft_records)
     for i, q in enumerate(draft_records):
-        p, d = target_records[i].probs, q.token_id
-        if greedy:
-            ok = d == int(torch.argmax(p))
+        d = q.token_id
+        if greedy:  # a greedy record keeps exactly one token, the argmax
+            best = int(target_records[i].kept_ids[0])
+            if d != best:
+                return accepted, d, best, None
         else:
+            p, q_probs = target_records[i].probs, q.probs  # [vocab] each
             u = float(torch.rand((), generator=generator))
-            ok = u * float(q.probs[d]) <= float(p[d])  # u <= p/q, without dividing by a tiny q
-        if not ok:
-            if greedy:
-                return accepted, d, int(torch.argmax(p)), None
-            residual = (p - q.probs).clamp(min=0)  # [vocab]: where the target wants more than the draft gave
-            replacement = int(torch.multinomial(residual / residual.sum(), 1, generator=generator))
-            return accepted, d, replacement, None
+            if u * float(q_probs[d]) > float(p[d]):  # reject when u > p/q, written without dividing by a tiny q
+                residual = (p - q_probs).clamp(min=0)  # [vocab]: where the target wants more than the draft gave
+                replacement = int(torch.multinomial(residual / residual.sum(), 1, generator=generator))
+                return accepted, d, replacement, None
         accepted[i] = True
-    last = target_records[-1].probs
-    bonus = int(torch.argmax(last)) if greedy else int(torch.multinomial(last, 1, generator=generator))
+    last = target_records[-1]
+    bonus = int(last.kept_ids[0]) if greedy else int(torch.multinomial(last.probs, 1, generator=generator))
     return accepted, None, None, bonus
 
 
@@ -100,7 +100,7 @@ def speculative_proposals(lm, prompt_ids, settings, generator, seed, use_cache, 
                                             draft_past, None)
             draft_fed = len(context)
             q = distribution(logits[0, -1], settings, context)
-            q.token_id = int(torch.argmax(q.probs)) if settings.greedy else \
+            q.token_id = int(q.kept_ids[0]) if settings.greedy else \
                 int(torch.multinomial(q.probs, 1, generator=generator))
             q.seed = seed
             draft_records.append(q)

@@ -1,5 +1,7 @@
 """Speculative decoding: greedy output identical to the target alone; sampled output follows the target's law."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 from conftest import make_random_lm
@@ -60,20 +62,18 @@ def test_round_records(pair):
 
 def test_verify_rule_gives_the_target_distribution():
     """The acceptance rule alone, many rounds: output token 1 ~ p_1, and token 2 (after acceptance) ~ p_2."""
-    vocab, n = 6, 20000
+    vocab, n = 6, 4000
     g = torch.Generator().manual_seed(0)
     p = torch.softmax(torch.randn(3, vocab, generator=g) * 1.5, -1)  # target p_1..p_3
     q = torch.softmax(torch.randn(2, vocab, generator=g) * 1.5, -1)  # draft q_1..q_2
     settings = SamplingSettings()
     targets = [distribution(p[i].log(), settings) for i in range(3)]
+    draft_laws = [distribution(q[i].log(), settings) for i in range(2)]
     first, second = torch.zeros(vocab), torch.zeros(vocab)
     for trial in range(n):
         g = torch.Generator().manual_seed(trial)
-        drafts = []
-        for i in range(2):
-            record = distribution(q[i].log(), settings)
-            record.token_id = int(torch.multinomial(record.probs, 1, generator=g))
-            drafts.append(record)
+        drafts = [replace(law, token_id=int(torch.multinomial(q[i], 1, generator=g)))
+                  for i, law in enumerate(draft_laws)]
         accepted, rejected, replacement, bonus = speculative.verify(targets, drafts, False, g)
         out = [d.token_id for d in drafts][:sum(accepted)] + [replacement if rejected is not None else bonus]
         first[out[0]] += 1
