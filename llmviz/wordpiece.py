@@ -49,12 +49,20 @@ class WordPieceResult:
     ids: list[int]
 
 
+_SETTINGS: dict[int, tuple[object, dict]] = {}
+
+
 def wordpiece_settings(tokenizer) -> dict:
-    """The WordPiece model's vocabulary, unknown token, continuation prefix and word-length limit."""
+    """The WordPiece model's vocabulary, unknown token, continuation prefix and word-length limit (cached)."""
+    key = id(tokenizer)
+    if key in _SETTINGS and _SETTINGS[key][0] is tokenizer:
+        return _SETTINGS[key][1]
     if model_type(tokenizer) != "WordPiece":
         raise ValueError(f"wordpiece needs a WordPiece tokenizer such as load_tokenizer('bert'); this one runs "
                          f"{model_type(tokenizer)}.")
-    return json.loads(backend(tokenizer).to_str())["model"]
+    settings = json.loads(backend(tokenizer).to_str())["model"]
+    _SETTINGS[key] = (tokenizer, settings)
+    return settings
 
 
 def segment_word(word: str, vocab: dict[str, int], unk_token: str = "[UNK]", prefix: str = "##",

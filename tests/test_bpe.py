@@ -158,3 +158,22 @@ def test_training_rejects_bad_settings():
         train_bpe(PARAGRAPH, 0)
     with pytest.raises(ValueError, match="pre_tokenizer"):
         train_bpe(PARAGRAPH, 300, pre_tokenizer="characters")
+
+
+def test_replay_honours_ignore_merges():
+    """Llama-3-style tokenizers look a whole chunk up in the vocabulary before merging (ignore_merges)."""
+    import json
+
+    from tokenizers import Tokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    state = json.loads(load_tokenizer("gpt2").backend_tokenizer.to_str())
+    state["model"]["ignore_merges"] = True
+    # A whole-word token that merges alone would never reach: 'Ġzzzzzz' is added to the vocabulary directly.
+    state["model"]["vocab"]["Ġzzzzzz"] = len(state["model"]["vocab"])
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(json.dumps(state)))
+    for text in TEXTS + [" zzzzzz zzzzzzz"]:
+        result = replay(tokenizer, text)
+        assert result.ids == own_ids(tokenizer, text)
+    whole = replay(tokenizer, " zzzzzz").chunks[0]
+    assert whole.whole_word and whole.steps == [] and whole.tokens == ["Ġzzzzzz"]
