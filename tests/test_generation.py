@@ -193,12 +193,20 @@ def test_bad_arguments(lm, bad, name):
         generate(lm, PROMPT, **bad)
 
 
+def test_lm_methods_forward_here(lm):
+    kwargs = dict(max_new_tokens=5, temperature=0.7, seed=4, capture=None)
+    tokens = generate(lm, PROMPT, **kwargs).tokens
+    assert lm.generate(PROMPT, **kwargs).tokens == tokens
+    assert [step.token_id for step in lm.stream(PROMPT, **kwargs)] == tokens
+
+
 def test_shipped_model_greedy_equals_hf(tiny_lm):
     for prompt in ("Once upon a time", "The little dog"):
-        trace = generate(tiny_lm, prompt, max_new_tokens=30, temperature=0, capture=None)
-        assert trace.tokens == hf_tokens(tiny_lm, prompt, 30, do_sample=False)
-        if trace.stop_reason != "eos":
-            assert len(trace.tokens) == 30
+        expected = hf_tokens(tiny_lm, prompt, 30, do_sample=False)
+        for capture in (None, "default"):  # plain forwards, and forwards through capture's attention function
+            trace = generate(tiny_lm, prompt, max_new_tokens=30, temperature=0, capture=capture)
+            assert trace.tokens == expected
+        assert trace.stop_reason == "eos" or len(trace.tokens) == 30
 
 
 @pytest.mark.parametrize("architecture", ["gpt2", "llama"])
