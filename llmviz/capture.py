@@ -84,7 +84,10 @@ def attention(module: nn.Module, query: torch.Tensor, key: torch.Tensor, value: 
     if wanted:
         if "scores" in wanted and attention_mask is not None:
             # TransformerLens shows blocked positions as -inf; softmax is done, so edit our own tensor in place.
-            scores.masked_fill_(attention_mask == torch.finfo(attention_mask.dtype).min, float("-inf"))
+            # A padding query blocked from every key keeps HF's finite minimum, so softmax(scores) == pattern there
+            # too (HF's uniform fallback) instead of NaN.
+            blocked = attention_mask == torch.finfo(attention_mask.dtype).min  # [b, 1, q, k]
+            scores.masked_fill_(blocked & ~blocked.all(-1, keepdim=True), float("-inf"))
         fields = {"query": query, "key": key, "value": value, "scores": scores, "pattern": pattern, "z": z}
         for name_field, name in wanted.items():
             tensor = fields[name_field]

@@ -234,6 +234,8 @@ def test_padded_batch_row_equals_prompt_alone(lm, side):
     torch.testing.assert_close(logits[1:], capture.run_with_cache(lm, long)[0], atol=1e-5, rtol=1e-5)
     for L in range(lm.n_layers):
         torch.testing.assert_close(cache["resid_post", L][0, real], alone["resid_post", L][0], atol=1e-5, rtol=1e-5)
+        # padding rows included, softmax(scores) is the pattern the model used (no NaN from all -inf rows)
+        torch.testing.assert_close(cache["attn_scores", L].softmax(-1), cache["pattern", L])
         torch.testing.assert_close(cache["pattern", L][0, :, real, real], alone["pattern", L][0], atol=1e-6,
                                    rtol=1e-5)
 
