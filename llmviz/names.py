@@ -119,7 +119,9 @@ NAMES: tuple[CaptureName, ...] = (
                 "03_positional_encoding", "keys after RoPE, whole cache"),
     CaptureName("blocks.{L}.attn.hook_attn_scores", "batch head query_pos key_pos",
                 _both(_GA, "attention:scores", _LA, "attention:scores"),
-                "04_attention", "q.k / sqrt(d_head), masked positions set to -inf, before softmax"),
+                "04_attention",
+                "q.k / sqrt(d_head), masked positions -inf (a padding query that sees no key keeps HF's finite "
+                "minimum, so softmax still gives HF's uniform row), before softmax"),
     CaptureName("blocks.{L}.attn.hook_pattern", "batch head query_pos key_pos",
                 _both(_GA, "attention:pattern", _LA, "attention:pattern"),
                 "04_attention", "softmax of the scores: each row sums to 1"),
