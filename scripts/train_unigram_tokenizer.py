@@ -3,8 +3,9 @@
 No real SentencePiece Unigram model is installable offline here (the `sentencepiece` wheel ships no .model files,
 and the T5/ALBERT/XLNet models live on model hubs), so we train one the way SentencePiece does: the `tokenizers`
 library's UnigramTrainer (EM over a seed vocabulary, pruning to `--vocab-size`), on Jane Austen's novels from
-llmviz.corpus, with SentencePiece's NFKC normalization and "▁" (U+2581) for spaces. The result is deterministic
-for a given corpus and library version and is about 130 kB, small enough to commit.
+llmviz.corpus, with SentencePiece's NFKC normalization and "▁" (U+2581) for spaces. It is about 130 kB, small
+enough to commit. Retraining gives the same 4000 pieces, with scores that differ in the fourth decimal (the trainer
+sums in hash-map order), so tests never retrain: they check our Viterbi against the shipped file's own output.
 
     python scripts/train_unigram_tokenizer.py            # rewrites data/tokenizers/unigram/tokenizer.json
 """
