@@ -61,13 +61,19 @@ class SampleRecord:
     logits: torch.Tensor           # [vocab] what the model said
     scaled_logits: torch.Tensor    # [vocab] after the repetition penalty and division by the temperature
     removed_by: torch.Tensor       # [vocab] int8 code into FILTERS: 0 kept, else the filter that removed it
-    kept_ids: torch.Tensor         # [n_kept] ids with nonzero probability, most probable first
     settings: SamplingSettings = field(default_factory=SamplingSettings)
     token_id: int | None = None    # the token drawn (None for a distribution that was not sampled)
     seed: int | None = None
 
-    # filtered_logits and probs are recomputed on access rather than stored: a long trace keeps one record per
-    # step, and two [vocab] vectors fewer per step halve its memory (SmolLM2's vocab is 49,152).
+    # filtered_logits, probs and kept_ids are computed on access rather than stored: a long trace keeps one record
+    # per step, two [vocab] vectors fewer halve its memory (SmolLM2's vocab is 49,152), and sorting the kept ids
+    # of a 50k vocabulary every step would cost more than a small model's forward.
+    @property
+    def kept_ids(self) -> torch.Tensor:
+        """[n_kept] ids with nonzero probability, most probable first."""
+        kept = torch.nonzero(self.removed_by == 0).reshape(-1)
+        return kept[torch.argsort(self.scaled_logits[kept], descending=True, stable=True)]
+
     @property
     def filtered_logits(self) -> torch.Tensor:
         """[vocab] after top-k, top-p and min-p: -inf where a filter removed the token."""
@@ -106,9 +112,8 @@ def distribution(logits: torch.Tensor, settings: SamplingSettings, previous_ids=
         scaled[seen] = torch.where(s < 0, s * settings.repetition_penalty, s / settings.repetition_penalty)
     removed_by = torch.zeros(raw.shape, dtype=torch.int8)
     if settings.greedy:
-        keep = torch.zeros(raw.shape, dtype=torch.bool)
-        keep[int(torch.argmax(scaled))] = True  # first maximal index on ties, as torch.argmax and HF
-        removed_by[~keep] = FILTERS.index("greedy")
+        removed_by.fill_(FILTERS.index("greedy"))
+        removed_by[int(torch.argmax(scaled))] = 0  # first maximal index on ties, as torch.argmax and HF
     else:
         scaled = scaled / settings.temperature if settings.temperature != 1.0 else scaled
         filtered = scaled.clone()
@@ -129,15 +134,18 @@ def distribution(logits: torch.Tensor, settings: SamplingSettings, previous_ids=
             drop = probs < settings.min_p * probs.max()
             drop[int(torch.argmax(probs))] = False
             _remove(filtered, removed_by, drop, "min_p")
-    kept = torch.nonzero(removed_by == 0).reshape(-1)
-    kept = kept[torch.argsort(scaled[kept], descending=True, stable=True)]  # same order as by probability
-    return SampleRecord(logits=raw, scaled_logits=scaled, removed_by=removed_by, kept_ids=kept, settings=settings)
+    return SampleRecord(logits=raw, scaled_logits=scaled, removed_by=removed_by, settings=settings)
 
 
 def _remove(filtered: torch.Tensor, removed_by: torch.Tensor, drop: torch.Tensor, name: str) -> None:
     """Mask `drop` to -inf in place and credit `name` for tokens not already removed by an earlier filter."""
     removed_by[drop & (removed_by == 0)] = FILTERS.index(name)
     filtered.masked_fill_(drop, -math.inf)
+
+
+def greedy_token(record: SampleRecord) -> int:
+    """The one token a greedy record keeps (its argmax)."""
+    return int(torch.argmin(record.removed_by))
 
 
 def make_generator(seed: int) -> torch.Generator:
@@ -149,7 +157,7 @@ def make_generator(seed: int) -> torch.Generator:
 def draw(record: SampleRecord, generator: torch.Generator | None = None, seed: int | None = None) -> SampleRecord:
     """Draw record.token_id from record.probs (the argmax when greedy); fills token_id and seed, returns the record."""
     if record.settings.greedy:
-        record.token_id = int(record.kept_ids[0])  # the argmax: the only token a greedy record keeps
+        record.token_id = greedy_token(record)
     else:
         if generator is None:
             generator = make_generator(0 if seed is None else seed)

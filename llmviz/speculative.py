@@ -18,7 +18,7 @@ import torch
 
 from llmviz import generation
 from llmviz.generation import attention_work, check_int, forward, kv_cache_stats, new_cache
-from llmviz.sampling import SampleRecord, distribution
+from llmviz.sampling import SampleRecord, distribution, greedy_token
 
 
 @dataclass
@@ -67,7 +67,7 @@ def verify(target_records: list[SampleRecord], draft_records: list[SampleRecord]
     for i, q in enumerate(draft_records):
         d = q.token_id
         if greedy:  # a greedy record keeps exactly one token, the argmax
-            best = int(target_records[i].kept_ids[0])
+            best = greedy_token(target_records[i])
             if d != best:
                 return accepted, d, best, None
         else:
@@ -79,7 +79,7 @@ def verify(target_records: list[SampleRecord], draft_records: list[SampleRecord]
                 return accepted, d, replacement, None
         accepted[i] = True
     last = target_records[-1]
-    bonus = int(last.kept_ids[0]) if greedy else int(torch.multinomial(last.probs, 1, generator=generator))
+    bonus = greedy_token(last) if greedy else int(torch.multinomial(last.probs, 1, generator=generator))
     return accepted, None, None, bonus
 
 
@@ -100,7 +100,7 @@ def speculative_proposals(lm, prompt_ids, settings, generator, seed, use_cache, 
                                             draft_past, None)
             draft_fed = len(context)
             q = distribution(logits[0, -1], settings, context)
-            q.token_id = int(q.kept_ids[0]) if settings.greedy else \
+            q.token_id = greedy_token(q) if settings.greedy else \
                 int(torch.multinomial(q.probs, 1, generator=generator))
             q.seed = seed
             draft_records.append(q)

@@ -39,6 +39,17 @@ def test_greedy_identical_to_target_alone(pair, k):
     assert trace.target_passes == -(-17 // (k + 1))  # k accepted + 1 bonus per target forward
 
 
+def test_greedy_identical_with_repetition_penalty_and_stop(pair):
+    target, draft = pair
+    kwargs = dict(max_new_tokens=15, temperature=0, capture=None, repetition_penalty=1.4)
+    alone = generate(target, PROMPT, **kwargs)
+    assert generate(target, PROMPT, draft=draft, draft_tokens=3, **kwargs).tokens == alone.tokens
+    stop = alone.steps[6].text
+    alone = generate(target, PROMPT, stop=stop, **kwargs)
+    trace = generate(target, PROMPT, stop=stop, draft=target, draft_tokens=4, **kwargs)
+    assert trace.tokens == alone.tokens and trace.stop_reason == alone.stop_reason == "stop_string"
+
+
 def test_round_records(pair):
     target, draft = pair
     trace = generate(target, PROMPT, max_new_tokens=12, temperature=0, capture=None, draft=draft, draft_tokens=3)
