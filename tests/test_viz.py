@@ -123,7 +123,7 @@ def test_attention_heatmap_values_mask_and_hover():
     assert np.array_equal(~np.isnan(mask), expected_mask)
     assert_same_scale(fig.data[0].colorscale, VIRIDIS)
     assert "%{z" in fig.data[0].hovertemplate and "masked" in fig.data[1].hovertemplate
-    assert list(fig.data[0].customdata[3, 1]) == ["␣on", "␣cat"]  # [query 3, key 1]: the tokens in the hover
+    assert list(fig.data[0].customdata[3, 1]) == ["query 3: ␣on", "key 1: ␣cat"]  # the hover names both tokens
     assert_axis_titles(fig)
     assert_readable(fig)
 

@@ -53,8 +53,18 @@ def nan_to_none(array: np.ndarray) -> list:
     return out.tolist()
 
 
+def describe(name: str, positions: Sequence[int], labels: Sequence[str]) -> list[str]:
+    """Hover phrases 'query 3: ␣cat', or just 'dimension 3' when the label is the position itself.
+
+    Positions go into the text here because a hover's %{x} on an axis with token tick text shows the token, not
+    the number.
+    """
+    return [f"{name} {p}" if str(label) == str(p) else f"{name} {p}: {label}"
+            for p, label in zip(positions, labels, strict=True)]
+
+
 def grid_labels(rows: Sequence[str], cols: Sequence[str]) -> np.ndarray:
-    """customdata [rows, cols, 2] holding each cell's row and column label, for hovertemplates."""
+    """customdata [rows, cols, 2]: each cell's row phrase and column phrase, for hovertemplates."""
     grid = np.empty((len(rows), len(cols), 2), dtype=object)
     grid[:, :, 0] = np.array(rows, dtype=object)[:, None]
     grid[:, :, 1] = np.array(cols, dtype=object)[None, :]

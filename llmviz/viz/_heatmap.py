@@ -12,22 +12,24 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from llmviz.viz._data import grid_labels
-from llmviz.viz.style import MASKED, TICK_SIZE
+from llmviz.viz._data import describe, grid_labels
+from llmviz.viz.style import EXACT, MASKED, TICK_SIZE
 
 
 def heatmap_trace(z: np.ndarray, x_labels: Sequence[str], y_labels: Sequence[str], *, x_name: str, y_name: str,
                   value_name: str, colorscale=None, zmid: float | None = None, zmin: float | None = None,
                   zmax: float | None = None, x: Sequence[int] | None = None, y: Sequence[int] | None = None,
                   colorbar_title: str | None = None, coloraxis: str | None = None, **extra) -> go.Heatmap:
-    """A heatmap of z [rows, cols] whose hover reads '<y_name> 3: ␣cat / <x_name> 1: ␣the / <value_name>: 0.25'."""
+    """A heatmap of z [rows, cols] whose hover reads '<y_name> 3: ␣cat / <x_name> 1: ␣the / <value_name>: 0.25'.
+
+    customdata [rows, cols, 2] holds the two hover phrases; x and y default to 0..cols-1 and 0..rows-1.
+    """
     rows, cols = z.shape
     x = list(range(cols)) if x is None else list(x)
     y = list(range(rows)) if y is None else list(y)
     trace = dict(
-        z=z, x=x, y=y, customdata=grid_labels(list(y_labels), list(x_labels)),
-        hovertemplate=(f"{y_name} %{{y}}: %{{customdata[0]}}<br>{x_name} %{{x}}: %{{customdata[1]}}"
-                       f"<br>{value_name}: %{{z:.6g}}<extra></extra>"),
+        z=z, x=x, y=y, customdata=grid_labels(describe(y_name, y, y_labels), describe(x_name, x, x_labels)),
+        hovertemplate=f"%{{customdata[0]}}<br>%{{customdata[1]}}<br>{value_name}: %{{z:{EXACT}}}<extra></extra>",
         hoverongaps=False,
     )
     if coloraxis is not None:
@@ -46,12 +48,12 @@ def mask_trace(mask: np.ndarray, x_labels: Sequence[str], y_labels: Sequence[str
     Drawn over a value heatmap whose masked cells are NaN, so a masked cell reads "masked", never 0.
     """
     rows, cols = mask.shape
-    z = np.where(mask, 1.0, np.nan)
+    x = list(range(cols)) if x is None else list(x)
+    y = list(range(rows)) if y is None else list(y)
     return go.Heatmap(
-        z=z, x=list(range(cols)) if x is None else list(x), y=list(range(rows)) if y is None else list(y),
-        customdata=grid_labels(list(y_labels), list(x_labels)),
+        z=np.where(mask, 1.0, np.nan), x=x, y=y,
+        customdata=grid_labels(describe(y_name, y, y_labels), describe(x_name, x, x_labels)),
         colorscale=[[0.0, MASKED], [1.0, MASKED]], zmin=0, zmax=1, showscale=False, hoverongaps=False,
-        hovertemplate=(f"{y_name} %{{y}}: %{{customdata[0]}}<br>{x_name} %{{x}}: %{{customdata[1]}}"
-                       f"<br>{reason}<extra></extra>"),
+        hovertemplate=f"%{{customdata[0]}}<br>%{{customdata[1]}}<br>{reason}<extra></extra>",
         name="mask",
     )

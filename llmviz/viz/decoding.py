@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 from llmviz.viz._data import as_array, as_bool_array, check_length
 from llmviz.viz.style import (
     BLUE,
+    EXACT,
     GREY,
     ORANGE,
     STATUS_COLORS,
@@ -56,7 +57,7 @@ def probability_bars(tokens: Sequence[str], probs, kept_mask=None, highlight: in
     fig = go.Figure(go.Bar(
         x=list(range(len(y))), y=y, marker=dict(color=colors, line=dict(width=0)),
         customdata=np.array([labels, status], dtype=object).T,
-        hovertemplate=f"%{{customdata[0]}}<br>{yaxis_title}: %{{y:.6g}}<br>%{{customdata[1]}}<extra></extra>"))
+        hovertemplate=f"%{{customdata[0]}}<br>{yaxis_title}: %{{y:{EXACT}}}<br>%{{customdata[1]}}<extra></extra>"))
     fig.update_layout(**base_layout(title, xaxis_title, yaxis_title, height=450,
                                     width=max(600, min(1300, 60 * len(y) + 200)), bargap=0.15))
     fig.update_xaxes(**token_axis(labels), tickangle=-45)
@@ -89,8 +90,8 @@ def kv_cache_growth(steps, cache_len, cache_bytes, title: str = "The KV cache gr
                              hovertemplate="step %{x}<br>cached positions: %{y}<extra></extra>"), 1, 1)
     fig.add_trace(go.Scatter(x=x, y=size / scale[bytes_unit], customdata=size, mode="lines+markers",
                              name="cache memory", line=dict(color=ORANGE, width=3),
-                             hovertemplate=f"step %{{x}}<br>cache: %{{y:.6g}} {bytes_unit} (%{{customdata:,}} bytes)"
-                                           "<extra></extra>"), 1, 2)
+                             hovertemplate=f"step %{{x}}<br>cache: %{{y:{EXACT}}} {bytes_unit}"
+                                           "<br>(%{customdata:,} bytes)<extra></extra>"), 1, 2)
     fig.update_layout(**base_layout(title, "", "", height=420, width=1000, showlegend=False))
     fig.update_xaxes(title_text="generation step")
     fig.update_yaxes(title_text="cached positions", rangemode="tozero", row=1, col=1)
@@ -117,7 +118,7 @@ def cost_with_without_cache(steps, work_with, work_without, title: str = "Work p
     for y, name, color in ((without, "without cache", VERMILLION), (with_cache, "with cache", BLUE)):
         fig.add_trace(go.Scatter(x=x, y=y, customdata=ratio, mode="lines+markers", name=name,
                                  line=dict(color=color, width=3), marker=dict(size=8),
-                                 hovertemplate=f"{name}<br>step %{{x}}<br>{yaxis_title}: %{{y:.6g}}"
+                                 hovertemplate=f"{name}<br>step %{{x}}<br>{yaxis_title}: %{{y:{EXACT}}}"
                                                "<br>without / with: %{customdata:.3g}×<extra></extra>"))
     fig.update_layout(**base_layout(title, "generation step", yaxis_title, height=450, width=800))
     fig.update_yaxes(rangemode="tozero")

@@ -13,10 +13,11 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from llmviz.viz._data import as_array, check_length
+from llmviz.viz._data import as_array, check_length, describe
 from llmviz.viz._heatmap import heatmap_trace
 from llmviz.viz.style import (
     BLUE,
+    EXACT,
     OKABE_ITO,
     SEQUENTIAL,
     TICK_SIZE,
@@ -56,7 +57,7 @@ def line_by_layer(values, title: str = "Across the layers", yaxis_title: str = "
             x=list(range(n)), y=y, name=plot_text(name), mode="lines+markers", customdata=names,
             line=dict(color=OKABE_ITO[i % len(OKABE_ITO)], width=3), marker=dict(size=8),
             hovertemplate=f"{plot_text(name)}<br>{xaxis_title} %{{customdata}}<br>{plot_text(yaxis_title)}: "
-                          f"%{{y:.6g}}<extra></extra>"))
+                          f"%{{y:{EXACT}}}<extra></extra>"))
     fig.update_layout(**base_layout(title, xaxis_title, yaxis_title, height=450, width=800,
                                     showlegend=len(series) > 1))
     fig.update_xaxes(**token_axis(names, max_ticks=40))
@@ -88,9 +89,9 @@ def layer_norm_stats(before_mean, before_var, after_mean, after_var, tokens: Seq
         for which, color, label in (("before", BLUE, before_name), ("after", VERMILLION, after_name)):
             value_name = "mean" if stat == "mean" else "variance"
             fig.add_trace(go.Scatter(
-                x=x, y=stats[f"{which}_{stat}"], customdata=labels, name=label, legendgroup=which,
+                x=x, y=stats[f"{which}_{stat}"], customdata=describe("token", x, labels), name=label, legendgroup=which,
                 showlegend=col == 1, mode="lines+markers", line=dict(color=color, width=3), marker=dict(size=9),
-                hovertemplate=f"{label}<br>token %{{x}}: %{{customdata}}<br>{value_name}: %{{y:.6g}}<extra></extra>"),
+                hovertemplate=f"{label}<br>%{{customdata}}<br>{value_name}: %{{y:{EXACT}}}<extra></extra>"),
                 row=1, col=col)
     fig.update_layout(**base_layout(title, "", "", height=450, width=1000,
                                     legend=dict(orientation="h", y=-0.3, font=dict(size=TICK_SIZE))))
@@ -115,14 +116,15 @@ def logit_lens_grid(top_tokens: Sequence[Sequence[str]], probs, tokens: Sequence
     rows = check_length(top_tokens, n_layers, "top_tokens", "layers")
     text = [token_labels(check_length(row, n_pos, f"top_tokens[{i}]", "positions")) for i, row in enumerate(rows)]
     labels = token_labels(check_length(tokens, n_pos, "tokens", "positions"))
-    names = [f"layer {i}" for i in range(n_layers)] if layer_labels is None else \
+    layer_names = [str(i) for i in range(n_layers)] if layer_labels is None else \
         [plot_text(str(v)) for v in check_length(layer_labels, n_layers, "layer_labels", "layers")]
-    trace = heatmap_trace(z, labels, names, x_name="position", y_name="after", value_name="probability",
+    names = [f"layer {i}" for i in range(n_layers)] if layer_labels is None else layer_names
+    trace = heatmap_trace(z, labels, layer_names, x_name="position", y_name="after layer", value_name="probability",
                           colorscale=SEQUENTIAL, zmin=0.0, zmax=1.0, text=np.array(text, dtype=object),
                           texttemplate="%{text}", textfont=dict(size=12))
     # The hover names the guess too: 'after layer 3 / position 2: ␣cat / top guess ␣sat / probability 0.41'.
-    trace.hovertemplate = ("after %{customdata[0]}<br>position %{x}: %{customdata[1]}<br>top guess: %{text}"
-                           "<br>probability: %{z:.6g}<extra></extra>")
+    trace.hovertemplate = ("%{customdata[0]}<br>%{customdata[1]}<br>top guess: %{text}"
+                           f"<br>probability: %{{z:{EXACT}}}<extra></extra>")
     fig = go.Figure(trace)
     fig.update_layout(**base_layout(title, "input position (predicting the next token)", "layer",
                                     height=fitted_size(n_layers, minimum=350, maximum=900, extra=200),

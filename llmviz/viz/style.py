@@ -51,6 +51,8 @@ TICK_SIZE = 14
 ANNOTATION_SIZE = 13
 HOVER_SIZE = 15
 CELL = 34  # pixels per heatmap cell when a builder sizes itself
+# Hover number format: six significant digits, trailing zeros trimmed (d3-format), e.g. 0.204307, 1.2, 3e-05.
+EXACT = ".6~g"
 
 
 def base_layout(title: str, xaxis_title: str, yaxis_title: str, height: int | None = None,

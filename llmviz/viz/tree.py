@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from llmviz.viz.style import BLUE, GREY, STATUS_COLORS, TICK_SIZE, base_layout, plot_text, readable_token
+from llmviz.viz.style import BLUE, EXACT, GREY, STATUS_COLORS, TICK_SIZE, base_layout, plot_text, readable_token
 
 BEAM_STATUSES = ("kept", "pruned", "finished")
 
@@ -119,8 +119,8 @@ def beam_tree(nodes, title: str = "Beam search: every candidate, kept and pruned
             customdata=[[sequence(n), n.logprob, n.status] for n in group],
             marker=dict(size=12 if status != "pruned" else 8, color=STATUS_COLORS[status],
                         symbol="star" if status == "finished" else "circle", line=dict(width=1, color="white")),
-            hovertemplate="%{text}<br>sequence: %{customdata[0]}<br>cumulative log-prob: %{customdata[1]:.6g}"
-                          "<br>status: %{customdata[2]}<extra></extra>"))
+            hovertemplate="%{text}<br>sequence: %{customdata[0]}<br>cumulative log-prob: "
+                          f"%{{customdata[1]:{EXACT}}}<br>status: %{{customdata[2]}}<extra></extra>"))
     n_rows = max(y.values()) + 1
     depth = max(x.values())
     fig.update_layout(**base_layout(title, "generation step (depth)", "candidate",

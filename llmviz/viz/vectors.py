@@ -17,6 +17,7 @@ from llmviz.viz._data import as_array, check_length
 from llmviz.viz._heatmap import heatmap_trace
 from llmviz.viz.style import (
     DIVERGING,
+    EXACT,
     OKABE_ITO,
     SEQUENTIAL,
     VERMILLION,
@@ -67,7 +68,7 @@ def embedding_map(points, labels: Sequence[str], highlight: Sequence[int] | Sequ
         raise ValueError(f"`points` must have shape [n, 2]; got {xy.shape}. Project to two dimensions first (PCA).")
     names = token_labels(check_length(labels, len(xy), "labels", "points"))
     chosen = _highlighted(highlight, names, len(xy))
-    hover = "%{customdata}<br>x: %{x:.6g}<br>y: %{y:.6g}<extra></extra>"
+    hover = f"%{{customdata}}<br>x: %{{x:{EXACT}}}<br>y: %{{y:{EXACT}}}<extra></extra>"
     fig = go.Figure([
         go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="markers", name="all tokens", customdata=names,
                      marker=dict(size=5, color=OKABE_ITO[0], opacity=0.35), hovertemplate=hover),
@@ -185,7 +186,7 @@ def neuron_activations(acts, tokens: Sequence[str], top_neurons: int | Sequence[
         bad = [i for i in chosen if not 0 <= i < n_neurons]
         if bad or not chosen:
             raise ValueError(f"`top_neurons` indices must lie in [0, {n_neurons}); got {bad or 'none'}.")
-    names = [f"n{i}" for i in chosen]
+    names = [str(i) for i in chosen]
     scale = dict(colorscale=SEQUENTIAL) if sequential else dict(colorscale=DIVERGING, zmid=0.0)
     fig = go.Figure(heatmap_trace(z[:, chosen], names, labels, x_name="neuron", y_name="token",
                                   value_name=value_name, x=chosen, **scale))
