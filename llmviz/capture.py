@@ -173,9 +173,7 @@ def _hook(lm, capture: _Capture, take: str, name: str, module: nn.Module):
     if take == "input":
         return module.register_forward_pre_hook(pre, with_kwargs=True)
     hooks = {"output": output, "output_heads": output_heads, "scale": scale,
-             "output_cos": output_batch, "output_sin": output_batch}
-    if name == "hook_pos_embed":
-        hooks["output"] = output_batch
+             "output_batch": output_batch, "output_cos": output_batch, "output_sin": output_batch}
     return module.register_forward_hook(hooks[take])
 
 
@@ -208,6 +206,8 @@ def run_with_cache(lm, text_or_ids, names=None, dtype: torch.dtype | None = None
     whole cache, and the updated HF cache is on `cache.past_key_values`.
     """
     tokens = lm.to_tokens(text_or_ids)  # validates: empty, too long, non-integer, out of vocabulary
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"dtype must be a torch floating dtype such as torch.float16, or None, not {dtype!r}.")
     batch, n_tokens = tokens.shape
     n_past = past_key_values.get_seq_length() if past_key_values is not None else 0
     if n_past + n_tokens > lm.n_ctx:

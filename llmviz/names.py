@@ -35,7 +35,8 @@ class Source:
     path: dotted module path inside the HF model, `{L}` standing for the layer index.
     take: 'output' (the module's output, first element if a tuple), 'input' (its first input, via a pre-hook),
     'output_heads' (output split into heads: [batch, pos, n * d_head] -> [batch, pos, n, d_head]),
-    'scale' (the norm's divisor, recomputed from its input), 'output_cos' / 'output_sin' (rotary tables),
+    'scale' (the norm's divisor, recomputed from its input), 'output_batch' (output computed for one row,
+    expanded to the batch), 'output_cos' / 'output_sin' (the rotary tables, likewise expanded),
     'attention:<field>' (the llmviz attention function's query, key, value, scores, pattern or z),
     'logits' (the model's returned logits).
     """
@@ -88,7 +89,7 @@ NAMES: tuple[CaptureName, ...] = (
     CaptureName("hook_embed", "batch pos d_model",
                 _both("transformer.wte", "output", "model.embed_tokens", "output"),
                 "02_embeddings", "token embeddings: rows of the embedding matrix"),
-    CaptureName("hook_pos_embed", "batch pos d_model", {"gpt2": Source("transformer.wpe", "output")},
+    CaptureName("hook_pos_embed", "batch pos d_model", {"gpt2": Source("transformer.wpe", "output_batch")},
                 "03_positional_encoding", "learned position embeddings, added to hook_embed"),
     CaptureName("hook_rotary_cos", "batch pos d_head", {"llama": Source("model.rotary_emb", "output_cos")},
                 "03_positional_encoding", "RoPE cosine table per position, shared by every layer"),

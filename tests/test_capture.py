@@ -290,6 +290,8 @@ def test_bad_input_raises_clear_errors(lm):
         capture.run_with_cache(lm, list(range(65)))
     with pytest.raises(ValueError, match="attention_mask must have shape"):
         capture.run_with_cache(lm, PROMPT, attention_mask=torch.ones(1, 3))
+    with pytest.raises(TypeError, match="dtype"):
+        capture.run_with_cache(lm, PROMPT, dtype="float16")
     with pytest.raises(ValueError, match="n_tokens"):
         capture.estimate_cache_bytes(lm, 0)
     _, first = capture.run_with_cache(lm, list(range(60)), names=["hook_embed"], use_cache=True)

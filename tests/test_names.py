@@ -9,7 +9,7 @@ from llmviz.names import ARCHITECTURES, BY_TEMPLATE, NAMES, dims, names_for, par
 
 NOTEBOOKS = {"02_embeddings", "03_positional_encoding", "04_attention", "05_feed_forward",
              "06_layer_norm_and_residuals", "07_logits_and_softmax"}
-TAKES = {"output", "input", "output_heads", "scale", "output_cos", "output_sin", "logits"}
+TAKES = {"output", "output_batch", "input", "output_heads", "scale", "output_cos", "output_sin", "logits"}
 FIELDS = {"query", "key", "value", "scores", "pattern", "z"}
 
 
