@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from llmviz.generation import check_int, eos_ids, new_cache
+from llmviz.forward import eos_ids, new_cache
+from llmviz.generation import check_int
 
 NEG = -1.0e9  # HF's "impossible" score, added rather than set, exactly as HF does
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import torch
 
 from llmviz import generation
-from llmviz.generation import attention_work, check_int, forward, kv_cache_stats, new_cache
+from llmviz.forward import attention_work, forward, kv_cache_stats, new_cache
+from llmviz.generation import check_int
 from llmviz.sampling import SampleRecord, distribution, greedy_token
 
 
