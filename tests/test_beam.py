@@ -87,3 +87,10 @@ def test_shipped_model_best_equals_hf(tiny_lm):
     for prompt in ("Once upon a time", "The cat"):
         tree = tiny_lm.beam_search(prompt, num_beams=4, max_new_tokens=8)
         assert tree.best_tokens == hf_beam(tiny_lm, tiny_lm.to_tokens(prompt)[0].tolist(), 8, num_beams=4)
+
+
+@pytest.mark.slow
+def test_smollm2_best_equals_hf(smollm2_lm):
+    ids = smollm2_lm.to_tokens("Once upon a time")[0].tolist()
+    tree = smollm2_lm.beam_search("Once upon a time", num_beams=3, max_new_tokens=6)
+    assert tree.best_tokens == hf_beam(smollm2_lm, ids, 6, num_beams=3)

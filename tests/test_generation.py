@@ -225,3 +225,9 @@ def test_default_capture_is_the_new_position_and_equals_a_full_run(gpt2_tokenize
             assert tuple(pattern.shape) == (1, lm.n_heads, p if i == 0 else 1, n_keys)
             torch.testing.assert_close(pattern[:, :, -1], full[f"blocks.{L}.attn.hook_pattern"][:, :, -1],
                                        atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_smollm2_greedy_equals_hf(smollm2_lm):
+    expected = hf_tokens(smollm2_lm, "The capital of France is", 10, do_sample=False)
+    assert generate(smollm2_lm, "The capital of France is", max_new_tokens=10, temperature=0).tokens == expected
