@@ -44,6 +44,7 @@ class Preset:
     classics: bool = True
     tokenizer_from: str | None = None  # reuse this folder's tokenizer instead of training one
     seed: int = 0
+    n_val: int = 400  # generated validation stories
 
 
 PRESETS = {
@@ -51,7 +52,7 @@ PRESETS = {
     "tiny-draft": Preset(d_model=128, n_layers=2, n_heads=4, tokens=5_000_000,
                          tokenizer_from=str(DATA_DIR / "models" / "tiny")),
     "smoke": Preset(d_model=32, n_layers=1, n_heads=2, n_ctx=64, vocab=400, tokens=40_000, batch=8, lr=3e-3,
-                    warmup=5, classics=False),
+                    warmup=5, classics=False, n_val=100),
 }
 
 
@@ -129,7 +130,7 @@ def train(preset: Preset, out: Path, progress: bool = True, log=print) -> dict:
     t0 = time.time()
     n_train = max(200, int(preset.tokens * preset.story_share / 100))
     train_stories = stories(n_train, seed=preset.seed)
-    val_stories = stories(400, seed=preset.seed + 7919)
+    val_stories = stories(preset.n_val, seed=preset.seed + 7919)
     books = {}
     if preset.classics:
         from llmviz.corpus import classics

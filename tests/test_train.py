@@ -36,7 +36,7 @@ def test_smoke_folder_loads_and_reproduces_its_loss(smoke):
     assert lm.n_layers == 1 and lm.d_model == 32 and lm.n_ctx == 64
     assert lm.tokenizer.eos_token == "<|endoftext|>" and lm.tokenizer.eos_token_id == 0
     # Recompute the story validation loss by hand: log-softmax of the logits at the next token.
-    docs = stories(400, seed=PRESETS["smoke"].seed + 7919)
+    docs = stories(PRESETS["smoke"].n_val, seed=PRESETS["smoke"].seed + 7919)
     total, count = 0.0, 0
     with torch.no_grad():
         for doc in docs:
