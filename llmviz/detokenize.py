@@ -36,8 +36,10 @@ class Utf8Stream:
         return out
 
 
-def token_text_bytes(lm, token_id: int) -> bytes:
+def token_text_bytes(lm, token_id: int, special_ids: set[int] | None = None) -> bytes:
     """The bytes a token adds to the generated text: its raw bytes, or nothing for a special token."""
-    if int(token_id) in set(lm.tokenizer.all_special_ids):
+    if special_ids is None:
+        special_ids = set(lm.tokenizer.all_special_ids)
+    if int(token_id) in special_ids:
         return b""
     return lm.token_bytes(int(token_id))

@@ -2,7 +2,8 @@
 
 `stream()` yields one `Step` per model forward; `generate()` runs the same stream to the end and returns the
 `GenerationTrace`. Each step holds the sampling record (sampling.py), a bounded capture of the new position
-(capture.py, when present), the KV cache's length and bytes, the attention work done (query·key dot products, so
+(capture.py; every position when use_cache=False, since then every position is recomputed), the KV cache's
+length and bytes, the attention work done (query·key dot products, so
 notebook 09 can compare `use_cache=True` with a full recompute), the new text (complete UTF-8 characters only,
 detokenize.py) and the time. The loop stops on EOS, `max_new_tokens`, a stop string, an opt-in repetition
 detector, a full context, or `stream.stop()` / leaving the loop early ("interrupted"). With `draft=` the steps come
@@ -195,6 +196,7 @@ class GenerationStream:
     def _run(self) -> Iterator[Step]:
         lm, trace = self.lm, self.trace
         eos = eos_ids(lm)
+        special = set(lm.tokenizer.all_special_ids)  # add no text; looked up once, not per token
         detok = Utf8Stream()
         start = time.perf_counter()
         if self.max_new_tokens == 0:
@@ -214,7 +216,7 @@ class GenerationStream:
                     # a speculative round may add several tokens; stop conditions apply after each one
                     tokens.append(token)
                     trace.tokens.append(token)
-                    text += detok.feed(token_text_bytes(lm, token))
+                    text += detok.feed(token_text_bytes(lm, token, special))
                     reason = self._stop_reason(token, eos, detok.text)
                     if reason:
                         break

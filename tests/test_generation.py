@@ -4,7 +4,6 @@ import pytest
 import torch
 from conftest import make_random_lm
 
-from llmviz.detokenize import Utf8Stream
 from llmviz.generation import find_repetition, generate, stream
 
 PROMPT = "Hello there"
@@ -171,16 +170,6 @@ def test_streaming_never_emits_a_broken_character(lm):
     assert all("\ufffd" not in step.text for step in trace.steps)
     assert any(step.pending_bytes for step in trace.steps)  # some steps held a partial character back
     assert "".join(step.text for step in trace.steps) == trace.text == text
-
-
-def test_utf8_stream_holds_partial_bytes():
-    stream_ = Utf8Stream()
-    data = "a🙂".encode()
-    assert stream_.feed(data[:2]) == "a" and stream_.pending == data[1:2]
-    assert stream_.feed(data[2:4]) == "" and stream_.pending == data[1:4]
-    assert stream_.feed(data[4:]) == "🙂" and stream_.pending == b""
-    stream_.feed(b"\xe4")
-    assert stream_.finish() == "\ufffd"  # an unfinished character at the very end, as HF's decode shows it
 
 
 @pytest.mark.parametrize("bad, name", [(dict(max_new_tokens=-1), "max_new_tokens"),
