@@ -14,6 +14,14 @@ from llmviz.viz.decoding import (
                                  speculative_steps,
 )
 from llmviz.viz.depth import layer_norm_stats, line_by_layer, logit_lens_grid
+from llmviz.viz.records import (
+    beam_nodes,
+    cache_cost_series,
+    candidates,
+    kv_cache_series,
+    lens_grid,
+    speculative_rows,
+)
 from llmviz.viz.style import base_layout, readable_token, readable_tokens, token_labels, unique_labels
 from llmviz.viz.tokens import byte_view, token_table, utf8_characters
 from llmviz.viz.tree import BeamNode, beam_tree
@@ -27,7 +35,8 @@ from llmviz.viz.vectors import (
 )
 
 __all__ = [
-    "BeamNode", "attention_heads", "attention_heatmap", "attention_steps", "bar_colors", "base_layout", "beam_tree",
+    "BeamNode", "beam_nodes", "cache_cost_series", "candidates", "kv_cache_series", "lens_grid", "speculative_rows",
+    "attention_heads", "attention_heatmap", "attention_steps", "bar_colors", "base_layout", "beam_tree",
     "byte_view", "causal_mask", "cost_with_without_cache", "embedding_map", "kv_cache_growth", "layer_norm_stats",
     "line_by_layer", "logit_lens_grid", "neuron_activations", "position_similarity", "positional_heatmap",
     "probability_bars", "readable_token", "readable_tokens", "similarity_matrix", "speculative_steps",

@@ -176,7 +176,7 @@ def speculative_steps(rows, title: str = "Speculative decoding: draft, then veri
     for status, color in zip(SPECULATIVE_STATUSES, colors, strict=True):
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=status,
                                  marker=dict(size=14, color=color, symbol="square")))
-    fig.update_layout(**base_layout(title, "position in the step's proposal", "verification step",
+    fig.update_layout(**base_layout(title, "draft proposals, then the target's own token", "verification step",
                                     height=max(300, 50 * len(steps) + 200), width=max(600, 110 * width + 300)))
     fig.update_xaxes(tickmode="linear", dtick=1, showgrid=False, zeroline=False)
     fig.update_yaxes(autorange="reversed", tickmode="linear", dtick=1, showgrid=False, zeroline=False)

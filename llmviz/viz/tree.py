@@ -73,6 +73,10 @@ def tree_layout(nodes: Sequence[BeamNode]) -> tuple[dict, dict]:
     return x, y
 
 
+def _shorten(text: str, limit: int = 16) -> str:
+    return text if len(text) <= limit else "…" + text[-(limit - 1):]
+
+
 def beam_tree(nodes, title: str = "Beam search: every candidate, kept and pruned") -> go.Figure:
     """Draw a beam-search tree from nodes with fields id, parent_id (None for the root), token, logprob
     (cumulative log-probability) and status ("kept", "pruned" or "finished").
@@ -89,7 +93,11 @@ def beam_tree(nodes, title: str = "Beam search: every candidate, kept and pruned
         raise ValueError("`nodes` has repeated ids; every node needs its own id.")
     x, y = tree_layout(records)
     by_id = {node.id: node for node in records}
-    text = {node.id: plot_text(readable_token(node.token)) for node in records}
+    shown = {node.id: readable_token(node.token) for node in records}
+    text = {node_id: plot_text(token) for node_id, token in shown.items()}
+    # A root is usually the whole prompt: label it with its last words, the hover has it all.
+    label = {node.id: plot_text(_shorten(shown[node.id])) if node.parent_id is None else text[node.id]
+             for node in records}
 
     def sequence(node: BeamNode) -> str:
         parts = []
@@ -114,17 +122,17 @@ def beam_tree(nodes, title: str = "Beam search: every candidate, kept and pruned
         group = [node for node in records if node.status == status]
         fig.add_trace(go.Scatter(
             x=[x[n.id] for n in group], y=[y[n.id] for n in group], mode="markers+text", name=f"{status} node",
-            text=[text[n.id] for n in group], textposition="top center",
+            text=[label[n.id] for n in group], textposition="top center",
             textfont=dict(size=TICK_SIZE, color="#888888" if status == "pruned" else "#222222"),
-            customdata=[[sequence(n), n.logprob, n.status] for n in group],
+            customdata=[[sequence(n), n.logprob, n.status, text[n.id]] for n in group],
             marker=dict(size=12 if status != "pruned" else 8, color=STATUS_COLORS[status],
                         symbol="star" if status == "finished" else "circle", line=dict(width=1, color="white")),
-            hovertemplate="%{text}<br>sequence: %{customdata[0]}<br>cumulative log-prob: "
+            hovertemplate="%{customdata[3]}<br>sequence: %{customdata[0]}<br>cumulative log-prob: "
                           f"%{{customdata[1]:{EXACT}}}<br>status: %{{customdata[2]}}<extra></extra>"))
     n_rows = max(y.values()) + 1
     depth = max(x.values())
     fig.update_layout(**base_layout(title, "generation step (depth)", "candidate",
                                     height=max(400, int(32 * n_rows) + 180), width=max(600, 130 * depth + 260)))
-    fig.update_xaxes(tickmode="linear", dtick=1, zeroline=False)
+    fig.update_xaxes(tickmode="linear", dtick=1, zeroline=False, range=[-0.5, depth + 0.5])
     fig.update_yaxes(showticklabels=False, autorange="reversed", showgrid=False, zeroline=False)
     return fig
