@@ -131,6 +131,6 @@ def logit_lens_grid(top_tokens: Sequence[Sequence[str]], probs, tokens: Sequence
                                     width=max(600, min(1400, n_pos * 80 + 250))))
     fig.update_xaxes(**token_axis(labels), tickangle=-45, showgrid=False, zeroline=False)
     fig.update_yaxes(tickmode="array", tickvals=list(range(n_layers)), ticktext=names, showgrid=False,
-                     zeroline=False)
+                     zeroline=False, ticklabelstandoff=6)
     return fig
 

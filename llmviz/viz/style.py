@@ -141,7 +141,7 @@ def token_axis(labels: Sequence[str], max_ticks: int = 64) -> dict:
     step = max(1, -(-n // max_ticks))  # ceil(n / max_ticks): thin the labels on long prompts
     positions = list(range(0, n, step))
     return dict(tickmode="array", tickvals=positions, ticktext=[labels[i] for i in positions],
-                tickfont=dict(size=TICK_SIZE))
+                tickfont=dict(size=TICK_SIZE), ticklabelstandoff=4)
 
 
 def categorical_colorscale(colors: Sequence[str]) -> list[list]:

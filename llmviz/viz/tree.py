@@ -122,7 +122,8 @@ def beam_tree(nodes, title: str = "Beam search: every candidate, kept and pruned
         group = [node for node in records if node.status == status]
         fig.add_trace(go.Scatter(
             x=[x[n.id] for n in group], y=[y[n.id] for n in group], mode="markers+text", name=f"{status} node",
-            text=[label[n.id] for n in group], textposition="top center",
+            text=[label[n.id] for n in group], cliponaxis=False,
+            textposition=["middle left" if n.parent_id is None else "top center" for n in group],
             textfont=dict(size=TICK_SIZE, color="#888888" if status == "pruned" else "#222222"),
             customdata=[[sequence(n), n.logprob, n.status, text[n.id]] for n in group],
             marker=dict(size=12 if status != "pruned" else 8, color=STATUS_COLORS[status],
@@ -133,6 +134,9 @@ def beam_tree(nodes, title: str = "Beam search: every candidate, kept and pruned
     depth = max(x.values())
     fig.update_layout(**base_layout(title, "generation step (depth)", "candidate",
                                     height=max(400, int(32 * n_rows) + 180), width=max(600, 130 * depth + 260)))
-    fig.update_xaxes(tickmode="linear", dtick=1, zeroline=False, range=[-0.5, depth + 0.5])
+    # Room on the left for the root's label (about 0.07 depth units per character at this width).
+    widest_root = max(len(_shorten(shown[node.id])) for node in records if node.parent_id is None)
+    fig.update_xaxes(tickmode="array", tickvals=list(range(depth + 1)), ticktext=["start"] + [str(d) for d in
+                     range(1, depth + 1)], zeroline=False, range=[-0.3 - 0.07 * widest_root, depth + 0.5])
     fig.update_yaxes(showticklabels=False, autorange="reversed", showgrid=False, zeroline=False)
     return fig
