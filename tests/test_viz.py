@@ -384,6 +384,47 @@ def test_token_table(gpt2_tokenizer):
     assert_readable(fig)
 
 
+def test_lone_bytes_of_a_byte_level_sequence_read_as_hex():
+    # 'ð' alone is a printable Latin-1 character, but among byte-level tokens it is the emoji's first byte.
+    assert viz.readable_tokens(["Ġcat", "ð", "Ł", "Ļ", "Ĥ"]) == ["␣cat", "<F0>", "<9F>", "<99>", "<82>"]
+    assert viz.readable_tokens(["the", "##ha", "[UNK]"]) == ["the", "##ha", "[UNK]"]  # WordPiece stays as it is
+
+
+def test_token_comparison_one_row_per_tokenizer(gpt2_tokenizer):
+    text = "The unhappiness of cats"
+    ids = gpt2_tokenizer(text)["input_ids"]
+    rows = {"gpt2": (gpt2_tokenizer.convert_ids_to_tokens(ids), ids),
+            "letters": (list(text), list(range(len(text))))}
+    fig = viz.token_comparison(rows)
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert z.shape == (2, len(text)) and (~np.isnan(z)).sum(axis=1).tolist() == [len(ids), len(text)]
+    custom = fig.data[0].customdata
+    assert [int(custom[0][c][3]) for c in range(len(ids))] == ids
+    assert "".join(custom[0][c][2] for c in range(len(ids))) == readable(text)
+    assert list(fig.layout.yaxis.ticktext) == [f"gpt2 ({len(ids)})", f"letters ({len(text)})"]
+    assert_axis_titles(fig)
+    assert "Ġ" not in figure_text(fig) and "␣cats" in figure_text(fig)
+
+
+def test_segmentation_lattice_packs_candidates_and_marks_the_path():
+    word = "▁unhappy"
+    spans = [(0, 3, "▁un", -3.0), (0, 1, "▁", -1.0), (1, 3, "un", -4.0), (3, 8, "happy", -5.0),
+             dict(start=3, end=6, piece="hap", score=-6.0), (6, 8, "py", -7.0)]
+    fig = viz.segmentation_lattice(word, spans, best=[0, 3])
+    every, chosen = fig.data
+    assert list(every.base) == [s[0] if isinstance(s, tuple) else s["start"] for s in spans]
+    assert list(every.x) == [3, 1, 2, 5, 3, 2] and list(every.marker.color) == [-3, -1, -4, -5, -6, -7]
+    assert list(chosen.text) == ["␣un", "happy"] and list(chosen.y) == [0, 0]
+    # No two candidates in one row overlap.
+    for row in set(every.y):
+        cells = sorted((b, b + w) for b, w, y in zip(every.base, every.x, every.y, strict=True) if y == row)
+        assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(cells, cells[1:], strict=False))
+    assert "%{customdata[3]" in every.hovertemplate
+    assert_axis_titles(fig)
+    with pytest.raises(ValueError, match="best"):
+        viz.segmentation_lattice(word, spans, best=[9])
+
+
 def test_utf8_characters_match_python_decoder():
     text = "Hi 🙂 café ±"
     data = text.encode("utf-8")

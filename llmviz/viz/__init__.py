@@ -22,6 +22,7 @@ from llmviz.viz.records import (
     lens_grid,
     speculative_rows,
 )
+from llmviz.viz.segmentation import segmentation_lattice, token_comparison
 from llmviz.viz.style import base_layout, readable_token, readable_tokens, token_labels, unique_labels
 from llmviz.viz.tokens import byte_view, token_table, utf8_characters
 from llmviz.viz.tree import BeamNode, beam_tree
@@ -39,6 +40,7 @@ __all__ = [
     "attention_heads", "attention_heatmap", "attention_steps", "bar_colors", "base_layout", "beam_tree",
     "byte_view", "causal_mask", "cost_with_without_cache", "embedding_map", "kv_cache_growth", "layer_norm_stats",
     "line_by_layer", "logit_lens_grid", "neuron_activations", "position_similarity", "positional_heatmap",
-    "probability_bars", "readable_token", "readable_tokens", "similarity_matrix", "speculative_steps",
+    "probability_bars", "readable_token", "readable_tokens", "segmentation_lattice", "similarity_matrix",
+    "speculative_steps", "token_comparison",
     "token_labels", "token_table", "unique_labels", "utf8_characters", "vector_heatmap",
 ]

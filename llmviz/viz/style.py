@@ -109,9 +109,19 @@ def readable_token(token: str | bytes, byte_level: bool | None = None) -> str:
 
 
 def readable_tokens(tokens: Sequence[str | bytes], byte_level: bool | None = None) -> list[str]:
-    """`readable_token` for each token of a sequence."""
+    """`readable_token` for each token of a sequence.
+
+    With byte_level=None the whole sequence counts as byte-level when one token is (it contains Ġ, Ċ, ...) and every
+    token is written in the byte alphabet, so a lone 'ð' (the first byte of an emoji) reads <F0>, not 'ð'.
+    """
     if isinstance(tokens, (str, bytes)):
         raise TypeError("`tokens` must be a list of token strings, not one string; use lm.to_str_tokens(text).")
+    tokens = list(tokens)
+    if byte_level is None:
+        table = unicode_to_bytes()
+        texts = [t for t in tokens if isinstance(t, str)]
+        if any(char in _SHIFTED for t in texts for char in t) and all(char in table for t in texts for char in t):
+            byte_level = True
     return [readable_token(token, byte_level) for token in tokens]
 
 
