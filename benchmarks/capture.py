@@ -5,8 +5,8 @@
 Models: the shipped `tiny` (when data/models/tiny exists), a randomly initialised GPT-2-small-sized config (12
 layers, d_model 768, 12 heads, vocab 50257) and SmolLM2-135M (when set up). For each prompt length it times a plain
 HF forward with the model's default attention (sdpa) and with eager attention, then `run_with_cache` keeping every
-name; the goal is capture / plain <= 1.15. At 512 tokens it reports the bytes kept with and without `names=` and
-`dtype=`. It prints a table and returns nothing; it is never run as a test.
+name, as medians of CPU time; the goal is capture / plain <= 1.15. At 512 tokens it reports the bytes kept with and
+without `names=` and `dtype=`. It prints a table and returns nothing; it is never run as a test.
 """
 
 from __future__ import annotations
@@ -48,15 +48,16 @@ def load(name: str) -> LM | None:
 
 
 def medians(fns: dict, repeats: int) -> dict[str, float]:
-    """Median seconds of each function, calls interleaved round-robin so load on a shared machine hits all alike."""
+    """Median CPU seconds of each function (process time: on a shared, loaded machine wall time mostly measures the
+    neighbours), calls interleaved round-robin so that what load remains hits all alike."""
     times: dict[str, list[float]] = {label: [] for label in fns}
     for fn in fns.values():
         fn()  # warm-up: first calls allocate and pick kernels
     for _ in range(repeats):
         for label, fn in fns.items():
-            start = time.perf_counter()
+            start = time.process_time()
             fn()
-            times[label].append(time.perf_counter() - start)
+            times[label].append(time.process_time() - start)
     return {label: statistics.median(values) for label, values in times.items()}
 
 
@@ -73,7 +74,7 @@ def plain(lm: LM, ids: torch.Tensor, implementation: str):
 def bench(lm: LM, lengths: list[int], repeats: int) -> None:
     default = lm.model.config._attn_implementation
     print(f"\n## {lm.name}: {lm.n_layers} layers, d_model {lm.d_model}, {lm.n_heads} heads ({lm.n_kv_heads} kv), "
-          f"default attention {default}, {torch.get_num_threads()} thread(s), {repeats} repeats (median)")
+          f"default attention {default}, {torch.get_num_threads()} thread(s), {repeats} repeats (median CPU time)")
     print(f"{'tokens':>6} {'plain ' + default:>12} {'plain eager':>12} {'capture':>10} "
           f"{'/' + default:>8} {'/eager':>8} {'kept MiB':>9}")
     generator = torch.Generator().manual_seed(0)

@@ -41,6 +41,19 @@ class _Capture:
     copy_kv: bool  # a cache that updates in place (StaticCache) would change kept k/v later: copy them
     attention: dict[int, dict[str, str]] = field(default_factory=dict)  # id(attn module) -> {field: name}
     store: dict[str, torch.Tensor] = field(default_factory=dict)
+    masks: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)  # id -> (HF mask, ours)
+
+    def infinite_mask(self, mask: torch.Tensor) -> torch.Tensor:
+        """HF's eager mask [b, 1, q, k] with -inf instead of the dtype's minimum, built once per forward.
+
+        softmax gives exactly the same pattern (exp(-inf) and exp(min - max) are both 0), and the kept scores show
+        -inf as TransformerLens does. A padding query blocked from every key keeps the finite minimum: its row
+        stays HF's uniform fallback instead of NaN, so softmax(scores) == pattern holds there too."""
+        if id(mask) not in self.masks:
+            blocked = mask == torch.finfo(mask.dtype).min
+            ours = mask.masked_fill(blocked & ~blocked.all(-1, keepdim=True), float("-inf"))
+            self.masks[id(mask)] = (mask, ours)  # holding `mask` keeps its id from being reused in this forward
+        return self.masks[id(mask)][1]
 
     def keep(self, name: str, tensor: torch.Tensor, copy: bool = False) -> None:
         t = tensor.detach()
@@ -72,22 +85,20 @@ def attention(module: nn.Module, query: torch.Tensor, key: torch.Tensor, value: 
     """
     if scaling is None:
         scaling = query.shape[-1] ** -0.5
+    capture = _ACTIVE.get()
+    wanted = capture.attention.get(id(module)) if capture is not None else None
+    if wanted and "scores" in wanted and attention_mask is not None:
+        attention_mask = capture.infinite_mask(attention_mask)  # kept scores show -inf where blocked
     n_rep = query.shape[1] // key.shape[1]
-    scores = torch.matmul(query, _repeat_kv(key, n_rep).transpose(-1, -2)) * scaling  # [b, h, q, k]
+    # In place after the matmul: the same numbers as eager's `matmul * scaling + mask`, one [b, h, q, k] buffer
+    # instead of three.
+    scores = torch.matmul(query, _repeat_kv(key, n_rep).transpose(-1, -2)).mul_(scaling)  # [b, h, q, k]
     if attention_mask is not None:
-        scores = scores + attention_mask
+        scores.add_(attention_mask)  # [b, 1, q, k] broadcast over heads
     pattern = torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)
     pattern = nn.functional.dropout(pattern, p=dropout, training=module.training)
     z = torch.matmul(pattern, _repeat_kv(value, n_rep)).transpose(1, 2)  # [b, q, h, d]
-    capture = _ACTIVE.get()
-    wanted = capture.attention.get(id(module)) if capture is not None else None
     if wanted:
-        if "scores" in wanted and attention_mask is not None:
-            # TransformerLens shows blocked positions as -inf; softmax is done, so edit our own tensor in place.
-            # A padding query blocked from every key keeps HF's finite minimum, so softmax(scores) == pattern there
-            # too (HF's uniform fallback) instead of NaN.
-            blocked = attention_mask == torch.finfo(attention_mask.dtype).min  # [b, 1, q, k]
-            scores.masked_fill_(blocked & ~blocked.all(-1, keepdim=True), float("-inf"))
         fields = {"query": query, "key": key, "value": value, "scores": scores, "pattern": pattern, "z": z}
         for name_field, name in wanted.items():
             tensor = fields[name_field]
