@@ -177,6 +177,16 @@ def test_attention_steps_treats_hf_fill_value_as_masked():
     assert np.array_equal(np.isnan(np.asarray(fig.data[1].z, dtype=float)), causal(N, N))
 
 
+def test_signed_heatmap_for_alibi_biases():
+    slope = 0.5
+    bias = -slope * np.maximum(0, np.arange(N)[:, None] - np.arange(N)[None, :])  # ALiBi: -m * distance
+    fig = viz.attention_heatmap(bias, BYTE_TOKENS, value_name="bias", signed=True)
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert np.array_equal(z[~causal(N, N)], bias[~causal(N, N)]) and np.isnan(z[causal(N, N)]).all()
+    assert_same_scale(fig.data[0].colorscale, style.DIVERGING)
+    assert fig.data[0].zmid == 0 and fig.data[0].zmin is None
+
+
 def test_attention_bad_input_names_the_parameter():
     with pytest.raises(ValueError, match="pattern"):
         viz.attention_heatmap(np.ones((2, 3, 3)), ["a", "b", "c"])
@@ -292,6 +302,32 @@ def test_probability_bars_grey_exactly_the_filtered_tokens():
     assert_readable(fig)
     with pytest.raises(ValueError, match="kept_mask"):
         viz.probability_bars(tokens, probs, kept_mask=[True])
+
+
+def test_probability_comparison_under_temperatures():
+    logits = torch.tensor([2.0, 1.0, 0.5, -1.0])
+    series = {f"T = {t}": torch.softmax(logits / t, dim=-1) for t in (0.5, 1.0, 2.0)}
+    fig = viz.probability_comparison(["Ġa", "Ġb", "Ġc", "Ġa"], series)
+    assert [t.name for t in fig.data] == list(series)
+    for trace, probs in zip(fig.data, series.values(), strict=True):
+        assert np.array_equal(np.asarray(trace.y), probs.double().numpy()) and "%{y" in trace.hovertemplate
+    assert fig.data[0].y[0] > fig.data[2].y[0]  # a low temperature sharpens the top token
+    assert fig.layout.barmode == "group"
+    assert_axis_titles(fig)
+    assert "Ġ" not in figure_text(fig)
+
+
+def test_activation_curves_with_samples():
+    x = torch.linspace(-4, 4, 81)
+    curves = {"GELU": torch.nn.functional.gelu(x), "ReLU": torch.relu(x)}
+    pre = torch.randn(2, 8, 50, generator=torch.Generator().manual_seed(4))  # [batch, pos, d_mlp]
+    fig = viz.activation_curves(x, curves, samples=(pre, torch.nn.functional.gelu(pre)), max_samples=300)
+    assert np.array_equal(np.asarray(fig.data[0].y), curves["GELU"].double().numpy())
+    samples = fig.data[-1]
+    assert 0 < len(samples.x) <= 300
+    assert np.allclose(np.asarray(samples.y), torch.nn.functional.gelu(torch.as_tensor(samples.x)).numpy(),
+                       atol=1e-6)  # every scattered pair lies on the GELU curve
+    assert_axis_titles(fig)
 
 
 def test_kv_cache_and_cost_figures():

@@ -11,9 +11,11 @@ from llmviz.viz.decoding import (
                                  cost_with_without_cache,
                                  kv_cache_growth,
                                  probability_bars,
+    probability_comparison,
                                  speculative_steps,
 )
 from llmviz.viz.depth import layer_norm_stats, line_by_layer, logit_lens_grid
+from llmviz.viz.functions import activation_curves
 from llmviz.viz.records import (
     beam_nodes,
     cache_cost_series,
@@ -36,11 +38,11 @@ from llmviz.viz.vectors import (
 )
 
 __all__ = [
-    "BeamNode", "beam_nodes", "cache_cost_series", "candidates", "kv_cache_series", "lens_grid", "speculative_rows",
-    "attention_heads", "attention_heatmap", "attention_steps", "bar_colors", "base_layout", "beam_tree",
-    "byte_view", "causal_mask", "cost_with_without_cache", "embedding_map", "kv_cache_growth", "layer_norm_stats",
+    "activation_curves", "attention_heads", "attention_heatmap", "attention_steps", "bar_colors", "base_layout",
+    "beam_nodes", "beam_tree", "BeamNode", "byte_view", "cache_cost_series", "candidates", "causal_mask",
+    "cost_with_without_cache", "embedding_map", "kv_cache_growth", "kv_cache_series", "layer_norm_stats", "lens_grid",
     "line_by_layer", "logit_lens_grid", "neuron_activations", "position_similarity", "positional_heatmap",
-    "probability_bars", "readable_token", "readable_tokens", "segmentation_lattice", "similarity_matrix",
-    "speculative_steps", "token_comparison",
-    "token_labels", "token_table", "unique_labels", "utf8_characters", "vector_heatmap",
+    "probability_bars", "probability_comparison", "readable_token", "readable_tokens", "segmentation_lattice",
+    "similarity_matrix", "speculative_rows", "speculative_steps", "token_comparison", "token_labels", "token_table",
+    "unique_labels", "utf8_characters", "vector_heatmap",
 ]

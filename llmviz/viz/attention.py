@@ -53,11 +53,12 @@ def _query_positions(n_query: int, n_key: int) -> list[int]:
 
 
 def attention_heatmap(pattern, tokens: Sequence[str], title: str = "Attention pattern", mask=None,
-                      value_name: str = "attention") -> go.Figure:
+                      value_name: str = "attention", signed: bool = False) -> go.Figure:
     """One head's attention pattern [query_pos, key_pos] with the causal mask marked.
 
     tokens: the key tokens (key_pos of them); queries are the last query_pos of them. mask: optional bool
-    [query_pos, key_pos], True where masked; default causal. Traces: [0] the weights (masked cells NaN),
+    [query_pos, key_pos], True where masked; default causal. signed=True draws signed values (scores, ALiBi
+    biases) on the diverging scale centred at 0 instead of weights on 0..1. Traces: [0] the values (masked cells NaN),
     [1] the grey mask layer. A widget updates `fig.data[0].z` (keeping masked cells NaN, see `masked_values`).
     """
     z = as_array(pattern, "pattern", 2, "[query_pos, key_pos]")
@@ -70,7 +71,8 @@ def attention_heatmap(pattern, tokens: Sequence[str], title: str = "Attention pa
     queries = [keys[i] for i in queries_at]
     fig = go.Figure([
         heatmap_trace(masked_values(z, masked), keys, queries, x_name="key", y_name="query", value_name=value_name,
-                      colorscale=SEQUENTIAL, zmin=0.0, zmax=1.0, y=queries_at),
+                      y=queries_at, **(dict(colorscale=DIVERGING, zmid=0.0) if signed else
+                                       dict(colorscale=SEQUENTIAL, zmin=0.0, zmax=1.0))),
         mask_trace(masked, keys, queries, x_name="key", y_name="query", y=queries_at, reason=MASK_REASON),
     ])
     side = fitted_size(max(n_key, n_query))

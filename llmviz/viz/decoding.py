@@ -18,11 +18,13 @@ from llmviz.viz.style import (
     BLUE,
     EXACT,
     GREY,
+    OKABE_ITO,
     ORANGE,
     STATUS_COLORS,
     VERMILLION,
     base_layout,
     categorical_colorscale,
+    plot_text,
     token_axis,
     token_labels,
 )
@@ -66,6 +68,30 @@ def probability_bars(tokens: Sequence[str], probs, kept_mask=None, highlight: in
 
 def _bar_status(color: str) -> str:
     return {BLUE: "kept by the filter", GREY: "filtered out", ORANGE: "chosen"}[color]
+
+
+def probability_comparison(tokens: Sequence[str], series, title: str = "The same candidates, reshaped",
+                           yaxis_title: str = "probability", xaxis_title: str = "candidate next token") -> go.Figure:
+    """Grouped bars: the same candidate tokens [n] under several settings, series = {label: probs [n]}.
+
+    E.g. {"T = 0.5": ..., "T = 1": ..., "T = 2": ...} shows temperature sharpening or flattening the distribution.
+    Traces: [i] is the i-th series, in the order given; its y holds that series' probabilities.
+    """
+    if not series:
+        raise ValueError("`series` is empty; give {label: probs [n]} for at least one setting.")
+    labels = token_labels(tokens)
+    fig = go.Figure()
+    for i, (name, values) in enumerate(series.items()):
+        y = as_array(values, f"series[{name!r}]", 1, "[n]")
+        check_length(labels, len(y), "tokens", f"values in series[{name!r}]")
+        fig.add_trace(go.Bar(x=list(range(len(y))), y=y, name=plot_text(str(name)), customdata=labels,
+                             marker=dict(color=OKABE_ITO[i % len(OKABE_ITO)]),
+                             hovertemplate=f"{plot_text(str(name))}<br>%{{customdata}}<br>{yaxis_title}: "
+                                           f"%{{y:{EXACT}}}<extra></extra>"))
+    fig.update_layout(**base_layout(title, xaxis_title, yaxis_title, height=450, barmode="group", bargap=0.2,
+                                    width=max(600, min(1400, 25 * len(labels) * len(series) + 250))))
+    fig.update_xaxes(**token_axis(labels), tickangle=-45)
+    return fig
 
 
 def kv_cache_growth(steps, cache_len, cache_bytes, title: str = "The KV cache grows by one position per step",
