@@ -185,6 +185,7 @@ def test_signed_heatmap_for_alibi_biases():
     assert np.array_equal(z[~causal(N, N)], bias[~causal(N, N)]) and np.isnan(z[causal(N, N)]).all()
     assert_same_scale(fig.data[0].colorscale, style.DIVERGING)
     assert fig.data[0].zmid == 0 and fig.data[0].zmin is None
+    assert fig.data[1].colorscale[0][1] == style.MASKED_SIGNED  # masked grey is not the scale's white zero
 
 
 def test_attention_bad_input_names_the_parameter():
@@ -322,12 +323,13 @@ def test_activation_curves_with_samples():
     curves = {"GELU": torch.nn.functional.gelu(x), "ReLU": torch.relu(x)}
     pre = torch.randn(2, 8, 50, generator=torch.Generator().manual_seed(4))  # [batch, pos, d_mlp]
     fig = viz.activation_curves(x, curves, samples=(pre, torch.nn.functional.gelu(pre)), max_samples=300)
-    assert np.array_equal(np.asarray(fig.data[0].y), curves["GELU"].double().numpy())
-    samples = fig.data[-1]
+    assert np.array_equal(np.asarray(fig.data[1].y), curves["GELU"].double().numpy())
+    samples = fig.data[0]
     assert 0 < len(samples.x) <= 300
     assert np.allclose(np.asarray(samples.y), torch.nn.functional.gelu(torch.as_tensor(samples.x)).numpy(),
                        atol=1e-6)  # every scattered pair lies on the GELU curve
     assert_axis_titles(fig)
+    assert len(viz.activation_curves(x, curves).data[0].x) == 0  # no samples: an empty first trace, same order
 
 
 def test_kv_cache_and_cost_figures():

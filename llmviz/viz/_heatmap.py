@@ -42,8 +42,9 @@ def heatmap_trace(z: np.ndarray, x_labels: Sequence[str], y_labels: Sequence[str
 
 
 def mask_trace(mask: np.ndarray, x_labels: Sequence[str], y_labels: Sequence[str], *, x_name: str, y_name: str,
-               x: Sequence[int] | None = None, y: Sequence[int] | None = None, reason: str = "masked") -> go.Heatmap:
-    """Light grey cells where mask [rows, cols] is True (and nothing elsewhere), hovering as `reason`.
+               x: Sequence[int] | None = None, y: Sequence[int] | None = None, reason: str = "masked",
+               color: str = MASKED) -> go.Heatmap:
+    """Grey cells (`color`) where mask [rows, cols] is True (and nothing elsewhere), hovering as `reason`.
 
     Drawn over a value heatmap whose masked cells are NaN, so a masked cell reads "masked", never 0.
     """
@@ -53,7 +54,7 @@ def mask_trace(mask: np.ndarray, x_labels: Sequence[str], y_labels: Sequence[str
     return go.Heatmap(
         z=np.where(mask, 1.0, np.nan), x=x, y=y,
         customdata=grid_labels(describe(y_name, y, y_labels), describe(x_name, x, x_labels)),
-        colorscale=[[0.0, MASKED], [1.0, MASKED]], zmin=0, zmax=1, showscale=False, hoverongaps=False,
+        colorscale=[[0.0, color], [1.0, color]], zmin=0, zmax=1, showscale=False, hoverongaps=False,
         hovertemplate=f"%{{customdata[0]}}<br>%{{customdata[1]}}<br>{reason}<extra></extra>",
         name="mask",
     )

@@ -20,6 +20,7 @@ from llmviz.viz._heatmap import heatmap_trace, mask_trace
 from llmviz.viz.style import (
     DIVERGING,
     MASKED,
+    MASKED_SIGNED,
     SEQUENTIAL,
     TICK_SIZE,
     base_layout,
@@ -73,7 +74,8 @@ def attention_heatmap(pattern, tokens: Sequence[str], title: str = "Attention pa
         heatmap_trace(masked_values(z, masked), keys, queries, x_name="key", y_name="query", value_name=value_name,
                       y=queries_at, **(dict(colorscale=DIVERGING, zmid=0.0) if signed else
                                        dict(colorscale=SEQUENTIAL, zmin=0.0, zmax=1.0))),
-        mask_trace(masked, keys, queries, x_name="key", y_name="query", y=queries_at, reason=MASK_REASON),
+        mask_trace(masked, keys, queries, x_name="key", y_name="query", y=queries_at, reason=MASK_REASON,
+                   color=MASKED_SIGNED if signed else MASKED),
     ])
     side = fitted_size(max(n_key, n_query))
     fig.update_layout(**base_layout(title, "key position (attended to)", "query position (attending)",
@@ -165,7 +167,8 @@ def attention_steps(scores, masked_scores, pattern, tokens: Sequence[str],
                                 coloraxis="coloraxis", **common), 1, 2)
     fig.add_trace(heatmap_trace(masked_values(weights, masked), keys, queries, value_name="attention",
                                 coloraxis="coloraxis2", **common), 1, 3)
-    fig.add_trace(mask_trace(masked, keys, queries, reason="masked: score set to -∞", **common), 1, 2)
+    fig.add_trace(mask_trace(masked, keys, queries, reason="masked: score set to -∞", color=MASKED_SIGNED,
+                             **common), 1, 2)
     fig.add_trace(mask_trace(masked, keys, queries, reason=MASK_REASON, **common), 1, 3)
     side = fitted_size(n_key, minimum=260, maximum=400, extra=60)
     # Rows are the same queries in all three panels, so only panel 1 names them; the gaps hold the colour bars.

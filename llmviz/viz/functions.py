@@ -19,12 +19,24 @@ def activation_curves(x, curves, samples=None, title: str = "Activation function
     """Lines y = f(x) for each {name: y [n]} over x [n], plus optional real samples (inputs [m], outputs [m]).
 
     Samples beyond max_samples are thinned evenly (a 64-token prompt through a 3072-wide MLP is 196k points).
-    Traces: [i] is the i-th curve in the order given; the last trace holds the samples when given.
+    Traces: [0] the samples (empty when none are given; drawn first so the curves stay visible on top), then
+    [1 + i] the i-th curve in the order given.
     """
     grid = as_array(x, "x", 1, "[n]")
     if not curves:
         raise ValueError("`curves` is empty; give {name: y [n]} for at least one function.")
-    fig = go.Figure()
+    inputs = outputs = []
+    if samples is not None:
+        inputs = as_array(samples[0], "samples[0]", (1, 2, 3), "inputs [m] (any shape)").reshape(-1)
+        outputs = as_array(samples[1], "samples[1]", (1, 2, 3), "outputs [m] (any shape)").reshape(-1)
+        if len(inputs) != len(outputs):
+            raise ValueError(f"`samples` has {len(inputs)} inputs but {len(outputs)} outputs; give pairs.")
+        step = max(1, -(-len(inputs) // max_samples))  # ceil: keep at most max_samples points
+        inputs, outputs = inputs[::step], outputs[::step]
+    # SVG, not WebGL: a WebGL layer would be drawn over the curves whatever the trace order.
+    fig = go.Figure(go.Scatter(x=inputs, y=outputs, mode="markers", name="the model's neurons",
+                               marker=dict(size=5, color=GREY, opacity=0.5), showlegend=samples is not None,
+                               hovertemplate=f"input: %{{x:{EXACT}}}<br>output: %{{y:{EXACT}}}<extra></extra>"))
     for i, (name, values) in enumerate(curves.items()):
         y = as_array(values, f"curves[{name!r}]", 1, "[n]")
         if len(y) != len(grid):
@@ -34,14 +46,5 @@ def activation_curves(x, curves, samples=None, title: str = "Activation function
                                  line=dict(color=OKABE_ITO[i % len(OKABE_ITO)], width=3),
                                  hovertemplate=f"{label}<br>input: %{{x:{EXACT}}}<br>output: %{{y:{EXACT}}}"
                                                "<extra></extra>"))
-    if samples is not None:
-        inputs = as_array(samples[0], "samples[0]", (1, 2, 3), "inputs [m] (any shape)").reshape(-1)
-        outputs = as_array(samples[1], "samples[1]", (1, 2, 3), "outputs [m] (any shape)").reshape(-1)
-        if len(inputs) != len(outputs):
-            raise ValueError(f"`samples` has {len(inputs)} inputs but {len(outputs)} outputs; give pairs.")
-        step = max(1, -(-len(inputs) // max_samples))  # ceil: keep at most max_samples points
-        fig.add_trace(go.Scattergl(x=inputs[::step], y=outputs[::step], mode="markers", name="the model's neurons",
-                                   marker=dict(size=4, color=GREY, opacity=0.5),
-                                   hovertemplate=f"input: %{{x:{EXACT}}}<br>output: %{{y:{EXACT}}}<extra></extra>"))
     fig.update_layout(**base_layout(title, xaxis_title, yaxis_title, height=450, width=750))
     return fig

@@ -34,6 +34,7 @@ BLUE, ORANGE, GREEN, VERMILLION, SKY, PURPLE, YELLOW, BLACK = OKABE_ITO
 
 GREY = "#BBBBBB"        # dropped, pruned, filtered out: present but not chosen
 MASKED = "#E4E4E4"      # causally masked cells: lighter than Viridis' darkest purple, so never read as 0
+MASKED_SIGNED = "#9A9A9A"  # the same on the diverging scale, darker so it is never read as its white 0
 TEXT = "#222222"
 
 # What a status looks like wherever it appears (beam trees, speculative decoding, sampling filters).
