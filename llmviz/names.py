@@ -12,12 +12,15 @@ cache is passed); `key_pos` is every position attended to (cached plus new); `he
 `kv_head` the number of key/value heads (fewer than `head` under grouped-query attention); `d_head`, `d_model`,
 `d_mlp`, `d_vocab` as TransformerLens names them; `1` is a literal size-one axis.
 
-Where llmviz differs from TransformerLens, on purpose: `ln*.hook_normalized` is the norm module's output, weight
-(and bias) applied, for LayerNorm and RMSNorm alike, so it is exactly what the next sub-layer reads (TransformerLens's
-RMSNorm hooks the value before the weight). `hook_rotary_cos` and `hook_rotary_sin` are llmviz's own names for the
-RoPE tables the model computes once per forward and every layer shares. In a Llama model `attn.hook_k` holds the new
-positions only even with a KV cache, because the cache stores keys after RoPE; `attn.hook_rot_k` and `attn.hook_v`
-hold the whole cache.
+How llmviz relates to TransformerLens: the names and shapes are TransformerLens's (checked against TransformerLens
+4.3's bridge on random GPT-2 and Llama models: every shared name had the same shape and values). `ln*.hook_normalized`
+is the norm module's output, weight (and bias) applied, for LayerNorm and RMSNorm alike: exactly what the next
+sub-layer reads (the 4.x bridge agrees; the older HookedTransformer's RMSNorm hooked the value before the weight).
+Blocked attention scores are -inf, as in HookedTransformer (the 4.x bridge shows the dtype's minimum). The RoPE
+tables, computed once per forward and shared by every layer, are `rotary_emb.hook_cos` and `rotary_emb.hook_sin`, as
+in TransformerLens 4. `hook_logits` is llmviz's name for the unembedding output (TransformerLens 4: `hook_unembed`).
+In a Llama model `attn.hook_k` holds the new positions only even with a KV cache, because the cache stores keys after
+RoPE; `attn.hook_rot_k` and `attn.hook_v` hold the whole cache.
 """
 
 from __future__ import annotations
@@ -91,9 +94,9 @@ NAMES: tuple[CaptureName, ...] = (
                 "02_embeddings", "token embeddings: rows of the embedding matrix"),
     CaptureName("hook_pos_embed", "batch pos d_model", {"gpt2": Source("transformer.wpe", "output_batch")},
                 "03_positional_encoding", "learned position embeddings, added to hook_embed"),
-    CaptureName("hook_rotary_cos", "batch pos d_head", {"llama": Source("model.rotary_emb", "output_cos")},
+    CaptureName("rotary_emb.hook_cos", "batch pos d_head", {"llama": Source("model.rotary_emb", "output_cos")},
                 "03_positional_encoding", "RoPE cosine table per position, shared by every layer"),
-    CaptureName("hook_rotary_sin", "batch pos d_head", {"llama": Source("model.rotary_emb", "output_sin")},
+    CaptureName("rotary_emb.hook_sin", "batch pos d_head", {"llama": Source("model.rotary_emb", "output_sin")},
                 "03_positional_encoding", "RoPE sine table per position, shared by every layer"),
     CaptureName("blocks.{L}.hook_resid_pre", "batch pos d_model", _both(_G, "input", _LL, "input"),
                 "06_layer_norm_and_residuals", "residual stream entering block L"),
@@ -169,10 +172,9 @@ def names_for(architecture: str, n_layers: int) -> list[str]:
     if architecture not in ARCHITECTURES:
         raise ValueError(f"architecture must be one of {ARCHITECTURES}, not {architecture!r}.")
     specs = [s for s in NAMES if architecture in s.sources]
-    first = [s.name() for s in specs if not s.per_layer and s.template.startswith("hook_") and s.short != "logits"]
+    split = next(i for i, s in enumerate(specs) if s.per_layer)  # globals declared before the blocks come first
     layers = [s.name(L) for L in range(n_layers) for s in specs if s.per_layer]
-    last = [s.name() for s in specs if not s.per_layer and s.name() not in first]
-    return first + layers + last
+    return [s.name() for s in specs[:split]] + layers + [s.name() for s in specs[split:] if not s.per_layer]
 
 
 def parse(name: str) -> tuple[CaptureName, int | None]:

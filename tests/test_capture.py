@@ -90,8 +90,8 @@ def check_block_math(lm, cache, atol=1e-5):
             d = lm.d_head
             inv_freq = 1.0 / lm.model.config.rope_parameters["rope_theta"] ** (torch.arange(0, d, 2).float() / d)
             freqs = torch.arange(n).float()[:, None] * inv_freq
-            close(cache["hook_rotary_cos"][0], torch.cat((freqs, freqs), -1).cos())
-            close(cache["hook_rotary_sin"][0], torch.cat((freqs, freqs), -1).sin())
+            close(cache["rotary_emb.hook_cos"][0], torch.cat((freqs, freqs), -1).cos())
+            close(cache["rotary_emb.hook_sin"][0], torch.cat((freqs, freqs), -1).sin())
         for L, block in enumerate(blocks):
             ln1, ln2 = (block.ln_1, block.ln_2) if gpt2 else (block.input_layernorm, block.post_attention_layernorm)
             attn, mlp = (block.attn, block.mlp) if gpt2 else (block.self_attn, block.mlp)
@@ -111,7 +111,7 @@ def check_block_math(lm, cache, atol=1e-5):
             close(cache["k", L], k)
             close(cache["v", L], v)
             if not gpt2:
-                cos, sin = cache["hook_rotary_cos"][:, :, None], cache["hook_rotary_sin"][:, :, None]
+                cos, sin = cache["rotary_emb.hook_cos"][:, :, None], cache["rotary_emb.hook_sin"][:, :, None]
                 q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
                 close(cache["rot_q", L], q)
                 close(cache["rot_k", L], k)

@@ -49,7 +49,7 @@ def test_transformerlens_names_present():
               "ln_final.hook_scale", "ln_final.hook_normalized", "hook_logits"}
     assert common <= gpt2 and common <= llama
     assert "hook_pos_embed" in gpt2 and "hook_pos_embed" not in llama
-    rope = {"blocks.0.attn.hook_rot_q", "blocks.0.attn.hook_rot_k", "hook_rotary_cos", "hook_rotary_sin",
+    rope = {"blocks.0.attn.hook_rot_q", "blocks.0.attn.hook_rot_k", "rotary_emb.hook_cos", "rotary_emb.hook_sin",
             "blocks.0.mlp.hook_pre_linear"}
     assert rope <= llama and not rope & gpt2
     assert len(gpt2) == 2 + 2 * 17 + 3 and len(llama) == 3 + 2 * 20 + 3
