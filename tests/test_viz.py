@@ -220,6 +220,22 @@ def test_vector_heatmap_and_neurons():
         viz.neuron_activations(acts, READABLE, top_neurons=[16])
 
 
+def test_vector_panels_share_one_symmetric_scale():
+    g = torch.Generator().manual_seed(5)
+    q, k, v = (torch.randn(N, 8, generator=g) * s for s in (1.0, 2.0, 0.5))
+    fig = viz.vector_panels({"q": q, "k": k, "v": v}, BYTE_TOKENS, title="One head")
+    for trace, m in zip(fig.data, (q, k, v), strict=True):
+        assert np.array_equal(np.asarray(trace.z), m.double().numpy()) and trace.coloraxis == "coloraxis"
+    limit = float(max(q.abs().max(), k.abs().max(), v.abs().max()))
+    assert fig.layout.coloraxis.cmin == pytest.approx(-limit) and fig.layout.coloraxis.cmax == pytest.approx(limit)
+    assert_same_scale(fig.layout.coloraxis.colorscale, style.DIVERGING)
+    assert [a.text for a in fig.layout.annotations] == ["q", "k", "v"]
+    assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    assert_readable(fig)
+    with pytest.raises(ValueError, match="same number of rows"):
+        viz.vector_panels({"a": np.ones((2, 3)), "b": np.ones((3, 3))}, ["x", "y"])
+
+
 def test_embedding_map_and_similarity():
     points = np.random.default_rng(0).normal(size=(20, 2))
     labels = [f"Ġw{i}" for i in range(20)]
@@ -487,6 +503,44 @@ def test_byte_view_marks_a_character_split_across_tokens():
     assert "held back" in fig.data[0].customdata[0][4][2]
     assert "Ġ" not in figure_text(fig)
     assert_axis_titles(fig)
+
+
+def test_no_builder_changes_its_inputs():
+    rng = np.random.default_rng(7)
+    _, masked, pattern = attention_inputs()
+    tokens = list(BYTE_TOKENS)
+    calls = [
+        (viz.attention_heatmap, pattern.numpy().copy(), tokens),
+        (viz.attention_heads, np.stack([pattern.numpy()] * 3), tokens),
+        (viz.attention_steps, masked.numpy().copy(), masked.numpy().copy(), pattern.numpy().copy(), tokens),
+        (viz.vector_heatmap, rng.normal(size=(N, 5)), tokens),
+        (viz.vector_panels, {"a": rng.normal(size=(N, 3)), "b": rng.normal(size=(N, 2))}, tokens),
+        (viz.neuron_activations, rng.normal(size=(N, 30)), tokens),
+        (viz.similarity_matrix, rng.uniform(-1, 1, size=(N, N)), tokens),
+        (viz.positional_heatmap, rng.normal(size=(N, 6))),
+        (viz.position_similarity, rng.uniform(-1, 1, size=(N, N))),
+        (viz.embedding_map, rng.normal(size=(N, 2)), tokens, [1, 2]),
+        (viz.probability_bars, tokens, rng.dirichlet(np.ones(N)), rng.uniform(size=N) > 0.5, 0),
+        (viz.probability_comparison, tokens, {"a": rng.dirichlet(np.ones(N)), "b": rng.dirichlet(np.ones(N))}),
+        (viz.line_by_layer, {"a": list(rng.normal(size=4)), "b": list(rng.normal(size=4))}),
+        (viz.layer_norm_stats, *rng.uniform(size=(4, N)), tokens),
+        (viz.logit_lens_grid, [tokens, tokens], rng.uniform(size=(2, N)), tokens),
+        (viz.kv_cache_growth, list(range(5)), np.arange(5) + 3, np.arange(5) * 100),
+        (viz.cost_with_without_cache, list(range(5)), np.ones(5), np.arange(5) + 3.0),
+        (viz.speculative_steps, [[("Ġa", "accepted"), ("Ġb", "rejected")], [("Ġc", "bonus")]]),
+        (viz.beam_tree, beam_nodes()),
+        (viz.token_table, tokens, list(range(N))),
+        (viz.token_comparison, {"x": (tokens, list(range(N)))}),
+        (viz.byte_view, ["Hi", "Ġ"], [b"Hi", b" "]),
+        (viz.segmentation_lattice, "abc", [(0, 1, "a", -1.0), (1, 3, "bc", -2.0)], [0, 1]),
+        (viz.activation_curves, np.linspace(-1, 1, 5), {"f": np.linspace(-1, 1, 5) ** 2}),
+    ]
+    for builder, *args in calls:
+        saved = copy.deepcopy(args)
+        fig = builder(*args)
+        assert isinstance(fig, go.Figure), builder.__name__
+        for before, after in zip(saved, args, strict=True):
+            np.testing.assert_equal(after, before, err_msg=builder.__name__)
 
 
 # ---- widgets can update the figures in place ----------------------------------------------------------------

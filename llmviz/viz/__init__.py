@@ -35,6 +35,7 @@ from llmviz.viz.vectors import (
                                  positional_heatmap,
                                  similarity_matrix,
                                  vector_heatmap,
+    vector_panels,
 )
 
 __all__ = [
@@ -44,5 +45,5 @@ __all__ = [
     "line_by_layer", "logit_lens_grid", "neuron_activations", "position_similarity", "positional_heatmap",
     "probability_bars", "probability_comparison", "readable_token", "readable_tokens", "segmentation_lattice",
     "similarity_matrix", "speculative_rows", "speculative_steps", "token_comparison", "token_labels", "token_table",
-    "unique_labels", "utf8_characters", "vector_heatmap",
+    "unique_labels", "utf8_characters", "vector_heatmap", "vector_panels",
 ]

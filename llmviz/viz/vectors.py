@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from llmviz.viz._data import as_array, check_length
 from llmviz.viz._heatmap import heatmap_trace
@@ -23,6 +24,7 @@ from llmviz.viz.style import (
     VERMILLION,
     base_layout,
     fitted_size,
+    plot_text,
     token_axis,
     token_labels,
 )
@@ -52,6 +54,41 @@ def vector_heatmap(matrix, row_labels: Sequence[str], title: str = "Vectors", xa
     if column_labels is not None:
         fig.update_xaxes(**token_axis(columns), tickangle=-45)
     fig.update_xaxes(showgrid=False, zeroline=False)
+    return fig
+
+
+def vector_panels(matrices, row_labels: Sequence[str], title: str = "Vectors side by side",
+                  yaxis_title: str = "token", xaxis_title: str = "dimension", value_name: str = "value") -> go.Figure:
+    """Several matrices [rows, dims_i] side by side on one shared diverging scale, e.g. {"q": ..., "k": ...,
+    "v": ...} for one head, or one sentence's vectors next to another's.
+
+    All share the rows (row_labels). Traces: [i] is the i-th matrix in the order given; a widget switching heads
+    updates `fig.data[i].z`.
+    """
+    if not matrices:
+        raise ValueError("`matrices` is empty; give {name: matrix [rows, dims]} for at least one panel.")
+    arrays = {str(name): as_array(m, f"matrices[{name!r}]", 2, "[rows, dims]") for name, m in matrices.items()}
+    rows = {a.shape[0] for a in arrays.values()}
+    if len(rows) != 1:
+        raise ValueError(f"Every matrix needs the same number of rows (one per label); got {sorted(rows)}.")
+    labels = token_labels(check_length(row_labels, rows.pop(), "row_labels", "rows"))
+    names = list(arrays)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=[plot_text(n) for n in names],
+                        horizontal_spacing=0.05, column_widths=[a.shape[1] for a in arrays.values()])
+    # One colour range for all panels, symmetric about 0, so equal colours mean equal numbers across panels.
+    limit = max(float(np.nanmax(np.abs(a))) for a in arrays.values()) or 1.0
+    for i, name in enumerate(names):
+        fig.add_trace(heatmap_trace(arrays[name], _index_labels(arrays[name].shape[1]), labels,
+                                    x_name=f"{plot_text(name)} {xaxis_title}", y_name=yaxis_title,
+                                    value_name=value_name, coloraxis="coloraxis"), row=1, col=i + 1)
+    fig.update_layout(**base_layout(title, "", "", height=fitted_size(len(labels), maximum=800),
+                                    width=max(600, min(1400, 300 * len(names) + 200))),
+                      coloraxis=dict(colorscale=DIVERGING, cmid=0.0, cmin=-limit, cmax=limit,
+                                     colorbar=dict(title=dict(text=value_name))))
+    fig.update_xaxes(title_text=xaxis_title, showgrid=False, zeroline=False)
+    fig.update_yaxes(**token_axis(labels), autorange="reversed", showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=True, title_text=yaxis_title, row=1, col=1)
     return fig
 
 
