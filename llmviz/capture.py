@@ -188,8 +188,8 @@ def _hook(lm, capture: _Capture, take: str, name: str, module: nn.Module):
     return module.register_forward_hook(hooks[take])
 
 
-def _install(lm, capture: _Capture, names: list[str]) -> list:
-    handles = []
+def _install(lm, capture: _Capture, names: list[str], handles: list) -> None:
+    """Hook every wanted name, appending each handle as soon as it exists, so `finally` removes even a partial set."""
     for name in names:
         spec, layer = parse(name)
         source = spec.sources[lm.architecture]
@@ -200,7 +200,6 @@ def _install(lm, capture: _Capture, names: list[str]) -> list:
             capture.attention.setdefault(id(module), {})[source.take.split(":")[1]] = name
         else:
             handles.append(_hook(lm, capture, source.take, name, module))
-    return handles
 
 
 # ---- the call -------------------------------------------------------------------------------------------------
@@ -245,7 +244,7 @@ def run_with_cache(lm, text_or_ids, names=None, dtype: torch.dtype | None = None
     previous = model.config._attn_implementation
     handles, token = [], None
     try:
-        handles = _install(lm, capture, wanted)
+        _install(lm, capture, wanted, handles)
         model.set_attn_implementation(ATTENTION_IMPLEMENTATION)
         token = _ACTIVE.set(capture)
         with torch.no_grad():

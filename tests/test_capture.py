@@ -194,6 +194,19 @@ def test_no_hooks_left_and_attention_restored_after_normal_and_failing_calls(lm,
         capture.run_with_cache(lm, PROMPT)
     assert hook_count(lm.model) == before and lm.model.config._attn_implementation == previous
     assert capture._ACTIVE.get() is None
+    monkeypatch.undo()
+
+    real, calls = lm.model.get_submodule, []
+
+    def fail_on_tenth(path):  # installing breaks half-way: the hooks already placed must still go
+        calls.append(path)
+        if len(calls) == 10:
+            raise AttributeError(path)
+        return real(path)
+    monkeypatch.setattr(lm.model, "get_submodule", fail_on_tenth)
+    with pytest.raises(AttributeError):
+        capture.run_with_cache(lm, PROMPT)
+    assert hook_count(lm.model) == before and lm.model.config._attn_implementation == previous
 
 
 # ---- KV cache and padding -------------------------------------------------------------------------------------
