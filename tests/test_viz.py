@@ -260,6 +260,11 @@ def test_positional_figures():
     encoding = np.where(i % 2 == 0, np.sin(pos / 10000 ** (i / 8)), np.cos(pos / 10000 ** ((i - 1) / 8)))
     fig = viz.positional_heatmap(encoding)
     assert np.array_equal(np.asarray(fig.data[0].z), encoding) and fig.data[0].zmid == 0
+    assert "customdata" not in fig.to_plotly_json()["data"][0]  # numeric axes hover %{x}, %{y}: no per-cell text
+    assert fig.data[0].hovertemplate.startswith("position %{y}<br>dimension %{x}")
+    big = np.random.default_rng(0).normal(size=(400, 300))
+    z = np.asarray(viz.positional_heatmap(big).data[0].z)
+    assert z.dtype == np.float32 and np.array_equal(z, big.astype(np.float32))  # a large grid is sent as float32
     unit = encoding / np.linalg.norm(encoding, axis=1, keepdims=True)
     fig = viz.position_similarity(unit @ unit.T)
     assert np.allclose(np.diag(np.asarray(fig.data[0].z)), 1.0)

@@ -121,10 +121,7 @@ def logit_lens_grid(top_tokens: Sequence[Sequence[str]], probs, tokens: Sequence
     names = [f"layer {i}" for i in range(n_layers)] if layer_labels is None else layer_names
     trace = heatmap_trace(z, labels, layer_names, x_name="position", y_name="after layer", value_name="probability",
                           colorscale=SEQUENTIAL, zmin=0.0, zmax=1.0, text=np.array(text, dtype=object),
-                          texttemplate="%{text}", textfont=dict(size=12))
-    # The hover names the guess too: 'after layer 3 / position 2: ␣cat / top guess ␣sat / probability 0.41'.
-    trace.hovertemplate = ("%{customdata[0]}<br>%{customdata[1]}<br>top guess: %{text}"
-                           f"<br>probability: %{{z:{EXACT}}}<extra></extra>")
+                          texttemplate="%{text}", textfont=dict(size=12), extra_hover="top guess: %{text}<br>")
     fig = go.Figure(trace)
     fig.update_layout(**base_layout(title, "input position (predicting the next token)", "layer",
                                     height=fitted_size(n_layers, minimum=350, maximum=900, extra=200),

@@ -30,10 +30,6 @@ from llmviz.viz.style import (
 )
 
 
-def _index_labels(n: int, prefix: str = "") -> list[str]:
-    return [f"{prefix}{i}" for i in range(n)]
-
-
 def vector_heatmap(matrix, row_labels: Sequence[str], title: str = "Vectors", xaxis_title: str = "dimension",
                    yaxis_title: str = "token", value_name: str = "value", column_labels: Sequence[str] | None = None,
                    colorscale=None) -> go.Figure:
@@ -44,7 +40,7 @@ def vector_heatmap(matrix, row_labels: Sequence[str], title: str = "Vectors", xa
     z = as_array(matrix, "matrix", 2, "[rows, dims]")
     rows, dims = z.shape
     labels = token_labels(check_length(row_labels, rows, "row_labels", "rows"))
-    columns = _index_labels(dims) if column_labels is None else \
+    columns = None if column_labels is None else \
         token_labels(check_length(column_labels, dims, "column_labels", "columns"))
     fig = go.Figure(heatmap_trace(z, columns, labels, x_name=xaxis_title, y_name=yaxis_title, value_name=value_name,
                                   colorscale=colorscale or DIVERGING, zmid=0.0))
@@ -78,7 +74,7 @@ def vector_panels(matrices, row_labels: Sequence[str], title: str = "Vectors sid
     # One colour range for all panels, symmetric about 0, so equal colours mean equal numbers across panels.
     limit = max(float(np.nanmax(np.abs(a))) for a in arrays.values()) or 1.0
     for i, name in enumerate(names):
-        fig.add_trace(heatmap_trace(arrays[name], _index_labels(arrays[name].shape[1]), labels,
+        fig.add_trace(heatmap_trace(arrays[name], None, labels,
                                     x_name=f"{plot_text(name)} {xaxis_title}", y_name=yaxis_title,
                                     value_name=value_name, coloraxis="coloraxis"), row=1, col=i + 1)
     fig.update_layout(**base_layout(title, "", "", height=fitted_size(len(labels), maximum=800),
@@ -167,7 +163,7 @@ def positional_heatmap(encoding, title: str = "Positional encoding", value_name:
     """
     z = as_array(encoding, "encoding", 2, "[pos, dim]")
     n_pos, dims = z.shape
-    fig = go.Figure(heatmap_trace(z, _index_labels(dims), _index_labels(n_pos), x_name="dimension",
+    fig = go.Figure(heatmap_trace(z, None, None, x_name="dimension",
                                   y_name="position", value_name=value_name, colorscale=DIVERGING, zmid=0.0))
     fig.update_layout(**base_layout(title, "dimension", "position", height=fitted_size(n_pos, maximum=650),
                                     width=850))
@@ -186,8 +182,7 @@ def position_similarity(sim, title: str = "Similarity between positions", value_
     n = z.shape[0]
     if z.shape[1] != n:
         raise ValueError(f"`sim` must be square [pos, pos]; got {z.shape}.")
-    names = _index_labels(n)
-    fig = go.Figure(heatmap_trace(z, names, names, x_name="position", y_name="position", value_name=value_name,
+    fig = go.Figure(heatmap_trace(z, None, None, x_name="position", y_name="position", value_name=value_name,
                                   colorscale=DIVERGING, zmid=0.0, zmin=zmin, zmax=zmax))
     side = fitted_size(n, minimum=420, maximum=700, extra=200)
     fig.update_layout(**base_layout(title, "position", "position", height=side, width=side + 100))
@@ -223,9 +218,8 @@ def neuron_activations(acts, tokens: Sequence[str], top_neurons: int | Sequence[
         bad = [i for i in chosen if not 0 <= i < n_neurons]
         if bad or not chosen:
             raise ValueError(f"`top_neurons` indices must lie in [0, {n_neurons}); got {bad or 'none'}.")
-    names = [str(i) for i in chosen]
     scale = dict(colorscale=SEQUENTIAL) if sequential else dict(colorscale=DIVERGING, zmid=0.0)
-    fig = go.Figure(heatmap_trace(z[:, chosen], names, labels, x_name="neuron", y_name="token",
+    fig = go.Figure(heatmap_trace(z[:, chosen], None, labels, x_name="neuron", y_name="token",
                                   value_name=value_name, x=chosen, **scale))
     fig.update_layout(**base_layout(title, "neuron", "token", height=fitted_size(n_pos, maximum=800),
                                     width=max(500, min(1200, len(chosen) * 34 + 260))))
