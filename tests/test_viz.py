@@ -319,6 +319,7 @@ def test_probability_bars_grey_exactly_the_filtered_tokens():
     colors = list(fig.data[0].marker.color)
     assert [c == style.GREY for c in colors] == (~kept).tolist()
     assert colors[1] == style.ORANGE and colors[0] == style.BLUE
+    assert [shape == "/" for shape in fig.data[0].marker.pattern.shape] == (~kept).tolist()  # hatched, not just grey
     assert "%{y" in fig.data[0].hovertemplate and list(fig.data[0].x) == list(range(6))  # "␣cat" twice, not merged
     assert_axis_titles(fig)
     assert_readable(fig)
@@ -375,7 +376,8 @@ def test_speculative_steps_colours_each_status():
     statuses = viz.decoding.SPECULATIVE_STATUSES
     assert [statuses[int(c)] for c in z[0]] == ["accepted", "rejected", "discarded", "replacement"]
     assert [statuses[int(c)] for c in z[1, :2]] == ["accepted", "bonus"] and np.isnan(z[1, 2:]).all()
-    assert [list(r) for r in fig.data[0].text] == [["␣cat", "␣sat", "␣on", "␣mat"], ["␣the", "↵", "", ""]]
+    assert [list(r) for r in fig.data[0].text] == [["␣cat", "<s>␣sat</s>", "<i>␣on</i>", "<b>␣mat</b>"],
+                                                   ["␣the", "<b>↵</b>", "", ""]]
     # Each code's colour is its status colour, read back through the stepped colour scale.
     sampled = stepped_colors(fig.data[0].colorscale, [(i + 0.5) / len(statuses) for i in range(len(statuses))])
     assert sampled == [style.STATUS_COLORS[s] for s in statuses]

@@ -8,6 +8,7 @@ wrap the result once in `plotly.graph_objects.FigureWidget(fig)` and later chang
 from llmviz.viz.attention import attention_heads, attention_heatmap, attention_steps, causal_mask
 from llmviz.viz.decoding import (
                                  bar_colors,
+    bar_marker,
                                  cost_with_without_cache,
                                  kv_cache_growth,
                                  probability_bars,
@@ -39,11 +40,11 @@ from llmviz.viz.vectors import (
 )
 
 __all__ = [
-    "activation_curves", "attention_heads", "attention_heatmap", "attention_steps", "bar_colors", "base_layout",
-    "beam_nodes", "beam_tree", "BeamNode", "byte_view", "cache_cost_series", "candidates", "causal_mask",
-    "cost_with_without_cache", "embedding_map", "kv_cache_growth", "kv_cache_series", "layer_norm_stats", "lens_grid",
-    "line_by_layer", "logit_lens_grid", "neuron_activations", "position_similarity", "positional_heatmap",
-    "probability_bars", "probability_comparison", "readable_token", "readable_tokens", "segmentation_lattice",
-    "similarity_matrix", "speculative_rows", "speculative_steps", "token_comparison", "token_labels", "token_table",
-    "unique_labels", "utf8_characters", "vector_heatmap", "vector_panels",
+    "activation_curves", "attention_heads", "attention_heatmap", "attention_steps", "bar_colors", "bar_marker",
+    "base_layout", "beam_nodes", "beam_tree", "BeamNode", "byte_view", "cache_cost_series", "candidates",
+    "causal_mask", "cost_with_without_cache", "embedding_map", "kv_cache_growth", "kv_cache_series",
+    "layer_norm_stats", "lens_grid", "line_by_layer", "logit_lens_grid", "neuron_activations", "position_similarity",
+    "positional_heatmap", "probability_bars", "probability_comparison", "readable_token", "readable_tokens",
+    "segmentation_lattice", "similarity_matrix", "speculative_rows", "speculative_steps", "token_comparison",
+    "token_labels", "token_table", "unique_labels", "utf8_characters", "vector_heatmap", "vector_panels",
 ]

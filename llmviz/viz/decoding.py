@@ -43,6 +43,14 @@ def bar_colors(n: int, kept_mask=None, highlight: int | None = None) -> list[str
     return colors
 
 
+def bar_marker(n: int, kept_mask=None, highlight: int | None = None) -> dict:
+    """Marker settings for n bars: `bar_colors`, plus hatching on filtered-out bars so they differ by more than
+    colour. A widget applies it with `fig.data[0].marker.update(bar_marker(...))`."""
+    colors = bar_colors(n, kept_mask, highlight)
+    return dict(color=colors, line=dict(width=0), pattern=dict(shape=["/" if c == GREY else "" for c in colors],
+                                                               fgcolor="#777777", solidity=0.25))
+
+
 def probability_bars(tokens: Sequence[str], probs, kept_mask=None, highlight: int | None = None,
                      title: str = "Next-token probabilities", yaxis_title: str = "probability",
                      xaxis_title: str = "candidate next token") -> go.Figure:
@@ -50,14 +58,14 @@ def probability_bars(tokens: Sequence[str], probs, kept_mask=None, highlight: in
 
     kept_mask [n] (bool): which tokens survive a filter (top-k, top-p, min-p); survivors are blue, the rest grey.
     highlight: index of the sampled or greedy token (orange). Works for logits too (set yaxis_title).
-    Traces: [0] the bars. A widget updates `fig.data[0].y`, `.marker.color` (see `bar_colors`) and `.customdata`.
+    Traces: [0] the bars. A widget updates `fig.data[0].y`, `.marker` (see `bar_marker`) and `.customdata`.
     """
     y = as_array(probs, "probs", 1, "[n]")
     labels = token_labels(check_length(tokens, len(y), "tokens", "probabilities"))
-    colors = bar_colors(len(y), kept_mask, highlight)
-    status = [_bar_status(c) for c in colors]
+    marker = bar_marker(len(y), kept_mask, highlight)
+    status = [_bar_status(c) for c in marker["color"]]
     fig = go.Figure(go.Bar(
-        x=list(range(len(y))), y=y, marker=dict(color=colors, line=dict(width=0)),
+        x=list(range(len(y))), y=y, marker=marker,
         customdata=np.array([labels, status], dtype=object).T,
         hovertemplate=f"%{{customdata[0]}}<br>{yaxis_title}: %{{y:{EXACT}}}<br>%{{customdata[1]}}<extra></extra>"))
     fig.update_layout(**base_layout(title, xaxis_title, yaxis_title, height=450,
@@ -151,6 +159,9 @@ def cost_with_without_cache(steps, work_with, work_without, title: str = "Work p
     return fig
 
 
+# Besides colour: struck through when rejected, italic when never checked, bold for the target's own tokens.
+STATUS_MARKUP = {"accepted": "{}", "rejected": "<s>{}</s>", "replacement": "<b>{}</b>", "bonus": "<b>{}</b>",
+                 "discarded": "<i>{}</i>"}
 SPECULATIVE_STATUSES = ["accepted", "rejected", "replacement", "bonus", "discarded"]
 SPECULATIVE_MEANING = {
     "accepted": "draft token accepted by the target",
@@ -191,7 +202,7 @@ def speculative_steps(rows, title: str = "Speculative decoding: draft, then veri
         labels = token_labels([token for token, _ in step])
         for j, (label, (_, status)) in enumerate(zip(labels, step, strict=True)):
             z[i, j] = SPECULATIVE_STATUSES.index(status)
-            text[i, j] = label
+            text[i, j] = STATUS_MARKUP[status].format(label)
             meaning[i, j] = f"{status}: {SPECULATIVE_MEANING[status]}"
     colors = [STATUS_COLORS[s] for s in SPECULATIVE_STATUSES]
     fig = go.Figure(go.Heatmap(
