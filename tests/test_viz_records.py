@@ -96,3 +96,25 @@ def test_lens_grid(lm):
     assert grid["top_tokens"] == [[guesses[0] for guesses in layer] for layer in lens.top_tokens]
     fig = viz.logit_lens_grid(**grid)
     assert list(fig.layout.yaxis.ticktext) == list(lens.labels)
+
+
+def test_shipped_model_stage_figures_show_the_capture(tiny_lm):
+    """On the shipped model: the attention-steps figure shows QKᵀ/√d recomputed by hand, the captured masked scores
+    and the captured pattern; the logit lens grid and the next-token bars show the lens and the sampler's numbers."""
+    text = "Once upon a time, the little cat"
+    logits, cache = tiny_lm.run_with_cache(text)
+    tokens = tiny_lm.to_str_tokens(text)
+    rotated = tiny_lm.architecture == "llama"  # RoPE models score with the rotated q and k
+    q, k = cache["rot_q" if rotated else "q", 0][0, :, 0], cache["rot_k" if rotated else "k", 0][0, :, 0]  # [pos, d]
+    scores = q @ k.T / tiny_lm.d_head ** 0.5
+    fig = viz.attention_steps(scores, cache["attn_scores", 0][0, 0], cache["pattern", 0][0, 0], tokens)
+    mask = np.triu(np.ones((len(tokens), len(tokens)), dtype=bool), 1)
+    shown = np.asarray(fig.data[1].z, dtype=float)
+    assert np.allclose(shown[~mask], scores.double().numpy()[~mask], atol=1e-4) and np.isnan(shown[mask]).all()
+    assert np.allclose(np.nansum(np.asarray(fig.data[2].z, dtype=float), axis=1), 1.0, atol=1e-5)
+    lens = tiny_lm.logit_lens(cache)
+    grid = viz.logit_lens_grid(**viz.lens_grid(lens, tokens))
+    assert np.allclose(np.asarray(grid.data[0].z)[-1], torch.softmax(logits[0].float(), -1).max(-1).values.numpy(),
+                       atol=1e-5)  # the last row of the lens is the model's own top probability
+    bars = viz.candidates(sample(logits[0, -1], temperature=1.0, top_p=0.9, seed=0), tiny_lm, n=12)
+    assert viz.probability_bars(**bars).data[0].y[0] == pytest.approx(float(torch.softmax(logits[0, -1], -1).max()))
