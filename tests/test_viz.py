@@ -486,6 +486,17 @@ def test_segmentation_lattice_packs_candidates_and_marks_the_path():
         viz.segmentation_lattice(word, spans, best=[9])
 
 
+def test_byte_view_marks_a_character_still_arriving():
+    chunks = [b"Hi", b" \xe2\x80"]  # the first two bytes of '…' (E2 80 A6): the stream holds them back
+    fig = viz.byte_view(["Hi", "␣<E2><80>"], chunks)
+    roles = [viz.tokens.BYTE_ROLES[int(r)] for r in np.asarray(fig.data[0].z)[0]]
+    assert roles[3:] == ["first byte of a multi-byte character", "continuation byte"]
+    assert [(b.x0, b.x1) for b in fig.layout.shapes if b.type == "rect"] == [(2.5, 4.5)]
+    assert "waiting for the rest" in fig.data[0].customdata[0][4][2]
+    assert viz.tokens.waiting_tail(b"Hi \xe2\x80") == 3 and viz.tokens.waiting_tail(b"Hi \xe2\x80\xa6") is None
+    assert viz.tokens.waiting_tail(b"Hi \x80") is None  # a stray continuation byte is invalid, not waiting
+
+
 def test_utf8_characters_match_python_decoder():
     text = "Hi 🙂 café ±"
     data = text.encode("utf-8")

@@ -7,6 +7,7 @@ itself, because that *is* the picture; it does not tokenize or decode ids (token
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Sequence
 
 import numpy as np
@@ -93,12 +94,28 @@ def utf8_characters(data: bytes) -> list[tuple[int, int, bool]]:
     return spans
 
 
+def waiting_tail(data: bytes) -> int | None:
+    """Where the bytes of a character still arriving begin (a valid UTF-8 prefix cut by the end), else None."""
+    for start in range(max(0, len(data) - 3), len(data)):
+        tail = data[start:]
+        lead = tail[0]
+        width = 2 if 0xC2 <= lead <= 0xDF else 3 if 0xE0 <= lead <= 0xEF else 4 if 0xF0 <= lead <= 0xF4 else 0
+        if len(tail) < width:
+            try:
+                if codecs.getincrementaldecoder("utf-8")().decode(tail, final=False) == "":
+                    return start
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
 def byte_view(pieces: Sequence[str], bytes_per_piece: Sequence[bytes],
               title: str = "Detokenization: token bytes → UTF-8 characters") -> go.Figure:
     """Each token's bytes in hex, grouped under the token and over the characters they decode to.
 
     pieces [n]: token labels; bytes_per_piece [n]: each token's raw bytes. A character whose bytes span two tokens is
-    boxed in vermillion: a streaming decoder holds its first bytes back until the rest arrive. Traces: [0] a one-row
+    boxed in vermillion: a streaming decoder holds its first bytes back until the rest arrive; so is the start of a
+    character still waiting for its last bytes at the end (shown as …). Traces: [0] a one-row
     heatmap of bytes (z: index into BYTE_ROLES, text: hex), then one legend entry per role and one for
     the split-character box.
     """
@@ -113,14 +130,20 @@ def byte_view(pieces: Sequence[str], bytes_per_piece: Sequence[bytes],
     roles = np.zeros(len(data))
     notes = [""] * len(data)
     annotations, shapes = [], []
-    for start, stop, complete in utf8_characters(data):
+    spans = utf8_characters(data)
+    waiting = waiting_tail(data)
+    if waiting is not None:  # complete=None: the first bytes of a character whose rest has not arrived
+        spans = [span for span in spans if span[0] < waiting] + [(waiting, len(data), None)]
+    for start, stop, complete in spans:
         first, last = int(owner[start]), int(owner[stop - 1])
-        char = plot_text(readable_bytes(data[start:stop])) if complete else f"&lt;{data[start]:02X}&gt;"
-        roles[start] = 0 if stop - start == 1 and complete else 1 if complete else 3
+        char = plot_text(readable_bytes(data[start:stop])) if complete else \
+            "…" if complete is None else f"&lt;{data[start]:02X}&gt;"
+        roles[start] = 0 if stop - start == 1 and complete else 3 if complete is False else 1
         roles[start + 1:stop] = 2
-        split = complete and first != last
-        note = f"character {char}" if complete else "not a whole UTF-8 character"
-        if split:
+        split = complete is None or (complete and first != last)
+        note = f"character {char}" if complete else "not a whole UTF-8 character" if complete is False else \
+            "held back: the first bytes of a character, waiting for the rest"
+        if complete and first != last:
             note += f": split across tokens {first} and {last}; held back after token {first} until token {last}"
         for b in range(start, stop):
             notes[b] = note
@@ -147,7 +170,7 @@ def byte_view(pieces: Sequence[str], bytes_per_piece: Sequence[bytes],
     for role, color in zip(BYTE_ROLES, BYTE_COLORS, strict=True):
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=role,
                                  marker=dict(size=14, color=color, symbol="square")))
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="character split across tokens (held back)",
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="held back: character incomplete at a token's end",
                              line=dict(color=VERMILLION, width=3, dash="dash")))
     fig.update_layout(**base_layout(title, "byte position", "stage", height=360,
                                     width=max(600, min(1500, 46 * len(data) + 200)),
