@@ -105,7 +105,8 @@ def embedding_map(points, labels: Sequence[str], highlight: Sequence[int] | Sequ
     fig = go.Figure([
         go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="markers", name="all tokens", customdata=names,
                      marker=dict(size=5, color=OKABE_ITO[0], opacity=0.35), hovertemplate=hover),
-        go.Scatter(x=xy[chosen, 0], y=xy[chosen, 1], mode="markers+text", name="highlighted",
+        # WebGL like the cloud, so the highlights are drawn on the same layer, above it.
+        go.Scattergl(x=xy[chosen, 0], y=xy[chosen, 1], mode="markers+text", name="highlighted",
                    customdata=[names[i] for i in chosen], text=[names[i] for i in chosen],
                    textposition="top center", marker=dict(size=11, color=VERMILLION, line=dict(width=1, color="white")),
                    hovertemplate=hover),
