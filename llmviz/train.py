@@ -71,6 +71,14 @@ def train_tokenizer(texts: list[str], vocab: int):
                                    unk_token=EOT, model_max_length=10**6)
 
 
+def _drop_local_flags(path: Path) -> None:
+    """A reloaded tokenizer saves "is_local"/"local_files_only"; they describe this machine, not the model."""
+    config = json.loads(path.read_text())
+    cleaned = {k: v for k, v in config.items() if k not in ("is_local", "local_files_only")}
+    if cleaned != config:
+        path.write_text(json.dumps(cleaned, indent=2) + "\n")
+
+
 def encode_docs(tokenizer, docs: list[str]) -> list[list[int]]:
     """Token ids per document, no special tokens: the shape prompts have when a learner types them."""
     return tokenizer(docs, add_special_tokens=False)["input_ids"]
@@ -143,6 +151,7 @@ def train(preset: Preset, out: Path, progress: bool = True, log=print) -> dict:
         sample = train_stories[:30_000] + [b["train"] for b in books.values()]
         tokenizer = train_tokenizer(sample, preset.vocab)
     tokenizer.save_pretrained(out)
+    _drop_local_flags(out / "tokenizer_config.json")
     eot = tokenizer.convert_tokens_to_ids(EOT)
     log(f"tokenizer: vocab {len(tokenizer)} ({time.time() - t0:.1f} s)")
     story_stream = Stream(encode_docs(tokenizer, train_stories), eot)
