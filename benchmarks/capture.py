@@ -9,9 +9,10 @@ name, as medians of CPU time; the goal is capture / plain <= 1.15. At 512 tokens
 without `names=` and `dtype=`. It prints a table and returns nothing; it is never run as a test.
 
 Where the time goes: the capture work itself is cheap (views, no copies, one score buffer); most of what remains is
-the first touch of the memory kept, which the plain forward reuses instead. With glibc told to keep freed memory
-(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=8589934592) full capture at 512 tokens on the GPT-2-small
-config measured 1.06x eager instead of 1.28x; llmviz does not change the allocator itself.
+page faults on fresh memory, and how many there are depends on glibc's adaptive mmap threshold, i.e. on what the
+process allocated before (the same plain forward measured 0.99 s or 1.25 s, with 0 or 160k minor faults). With
+`--keep-freed-memory` glibc is told (mallopt) to keep freed memory in its heap, so every variant runs in the same
+steady state; llmviz itself never changes the allocator.
 """
 
 from __future__ import annotations
@@ -118,7 +119,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--lengths", type=int, nargs="+", default=[16, 128, 512])
     parser.add_argument("--models", nargs="+", default=["tiny", "gpt2-small", "smollm2-135m"])
+    parser.add_argument("--keep-freed-memory", action="store_true",
+                        help="glibc only: fix the mmap threshold at 32 MiB and never trim, so no variant pays for "
+                             "page faults that another variant's history avoided")
     args = parser.parse_args()
+    if args.keep_freed_memory:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+        libc.mallopt(m_mmap_threshold, 32 * MIB)
+        libc.mallopt(m_trim_threshold, 2**31 - 1)  # an int: the largest mallopt accepts
+        print("# allocator: glibc keeps freed memory (mmap threshold 32 MiB, no trim)")
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     print(f"# torch {torch.__version__}, capture vs plain forward (ratios of medians, same run)")
     for name in args.models:
