@@ -56,12 +56,14 @@ class _Capture:
         return self.masks[id(mask)][1]
 
     def keep(self, name: str, tensor: torch.Tensor, copy: bool = False) -> None:
-        t = tensor.detach()
-        kept = t.to(device="cpu", dtype=self.dtype or t.dtype)
+        t = tensor.detach() if tensor.requires_grad else tensor  # run under no_grad: usually nothing to detach
+        if t.device.type != "cpu" or (self.dtype is not None and t.dtype != self.dtype):
+            self.store[name] = t.to(device="cpu", dtype=self.dtype or t.dtype)  # a fresh, compact copy
+            return
         # A view into a bigger buffer (GPT-2's q is a slice of c_attn's output) would pin the whole buffer: copy it.
-        if kept is t and (copy or t.untyped_storage().nbytes() > t.numel() * t.element_size()):
-            kept = t.clone()
-        self.store[name] = kept
+        if copy or t.untyped_storage().nbytes() > t.numel() * t.element_size():
+            t = t.clone()
+        self.store[name] = t
 
 
 _ACTIVE: contextvars.ContextVar[_Capture | None] = contextvars.ContextVar("llmviz_capture", default=None)

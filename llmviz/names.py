@@ -25,6 +25,7 @@ RoPE; `attn.hook_rot_k` and `attn.hook_v` hold the whole cache.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -177,6 +178,7 @@ def names_for(architecture: str, n_layers: int) -> list[str]:
     return [s.name() for s in specs[:split]] + layers + [s.name() for s in specs[split:] if not s.per_layer]
 
 
+@functools.lru_cache(maxsize=4096)  # called for every name on every capture; names are few and immutable
 def parse(name: str) -> tuple[CaptureName, int | None]:
     """A concrete name -> (its declaration, its layer or None). Raises KeyError for a name not declared here."""
     if name in BY_TEMPLATE and not BY_TEMPLATE[name].per_layer:

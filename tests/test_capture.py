@@ -65,6 +65,10 @@ def rotate_half(x):
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
+GPT2_ACTIVATIONS = {"gelu_new": lambda x: F.gelu(x, approximate="tanh"),  # GPT-2's default: the tanh approximation
+                    "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"), "gelu": F.gelu, "relu": F.relu}
+
+
 def linear(x, module, conv1d=False):
     """x @ W (+ b). GPT-2's Conv1D stores W as (in, out); nn.Linear as (out, in)."""
     weight = module.weight if conv1d else module.weight.T
@@ -133,7 +137,7 @@ def check_block_math(lm, cache, atol=1e-5):
             close(cache["normalized", L, "ln2"], x)
             if gpt2:
                 pre = linear(x, mlp.c_fc, conv1d=True)
-                post = F.gelu(pre, approximate="tanh")  # GPT-2's "gelu_new"
+                post = GPT2_ACTIVATIONS[lm.model.config.activation_function](pre)
                 out = linear(post, mlp.c_proj, conv1d=True)
             else:
                 pre, pre_linear = linear(x, mlp.gate_proj), linear(x, mlp.up_proj)
