@@ -239,6 +239,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tokenizer-from", help="reuse the tokenizer in this model folder")
     parser.add_argument("--no-classics", action="store_true", help="train on generated stories only")
+    parser.add_argument("--story-share", type=float, help="share of blocks drawn from stories (default 0.75)")
     args = parser.parse_args(argv)
     name = "smoke" if args.smoke else args.preset
     preset = replace(PRESETS[name], seed=args.seed)
@@ -248,6 +249,10 @@ def main(argv: list[str] | None = None) -> None:
         preset = replace(preset, tokens=args.tokens)
     if args.tokenizer_from:
         preset = replace(preset, tokenizer_from=args.tokenizer_from)
+    if args.story_share is not None:
+        if not 0.0 < args.story_share <= 1.0:
+            parser.error(f"--story-share={args.story_share} must lie in (0, 1].")
+        preset = replace(preset, story_share=args.story_share)
     if args.no_classics:
         preset = replace(preset, classics=False)
     train(preset, args.out or DATA_DIR / "models" / name, log=lambda s: print(s, flush=True))
