@@ -41,6 +41,12 @@ def write_card(folder: Path, m: dict) -> None:
              "plain_stories": "hand-written plain stories (data/heldout, never trained on)",
              "classics_excerpt": "shipped classics excerpt (data/heldout)"}
     rows = "\n".join(f"| {names.get(k, k)} | {v:.3f} |" for k, v in val.items())
+    bars = []  # issue 3's quality bar, stated next to what this model reaches
+    for key, bar in (("plain_stories", 4.0), ("classics", 4.8)):
+        if key in val:
+            verdict = "met" if val[key] <= bar else "NOT met"
+            bars.append(f"{names[key]}: target ≤ {bar}, measured {val[key]:.2f} ({verdict})")
+    bar_text = "; ".join(bars) if bars else "not measured"
     outs = "\n".join(f"- **{s['prompt']}** → greedy: `{s['greedy']!r}`; sampled (T=0.8, top-k 50, seed 0): "
                      f"`{s['sampled']!r}`" for s in m["samples"])
     tok = (f"reused from `{Path(p['tokenizer_from']).name}` (shared vocabulary)" if p["tokenizer_from"]
@@ -72,11 +78,14 @@ notebooks run on a real, trained model offline. Rebuild it with
 |---|---|
 {rows}
 
+Quality bar: {bar_text}.
+
 ## Outputs
 {outs}
 
 ## Honest limits
-- The stories are template-like, so the model's stories are too: it parrots the generator's plots and phrases.
+- The stories are template-like, so the model's stories are too: it parrots the generator's plots and phrases,
+  and greedy decoding soon repeats a stock line ("I am going to the park," said the cat).
 - On plain English it was never trained on it is much less certain (see the hand-written stories' loss above);
   on the classics it writes archaic, loosely grammatical prose.
 - It knows no facts and follows no instructions; with {m['parameters'] / 1e6:.1f} M parameters it is a
