@@ -13,11 +13,10 @@ setup:
 	@bash scripts/setup.sh
 
 # JupyterLab on 127.0.0.1 only, opening the tour. (--allow-root: JupyterLab refuses to start as root otherwise.)
-# The announcements plugin is disabled: its "get notified about news" toast would ask to go online.
+# (Set-up disables the announcements plugin, whose "get notified about news" toast covers the page.)
 LAB_ARGS ?=
 lab: setup
 	.venv/bin/jupyter lab notebooks/00_tour.ipynb --ip=127.0.0.1 \
-		--LabApp.disabled_extensions='{"@jupyterlab/apputils-extension:announcements": true}' \
 		$(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 
 # Every tier: the library's tests, the SmolLM2 tier, the notebooks through nbval, and the browser tier.

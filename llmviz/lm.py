@@ -56,6 +56,8 @@ class LM:
                 raise TypeError(f"Token ids must be an integer tensor [pos] or [batch, pos], "
                                 f"not {text_or_ids.dtype} with shape {tuple(text_or_ids.shape)}.")
             ids = text_or_ids
+        elif isinstance(text_or_ids, (bytes, bytearray)):
+            raise TypeError("Expected a prompt string, not bytes; decode it first, e.g. data.decode('utf-8').")
         elif isinstance(text_or_ids, Sequence) and all(isinstance(i, int) for i in text_or_ids):
             ids = list(text_or_ids)
         else:

