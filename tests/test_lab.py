@@ -46,11 +46,14 @@ def test_make_lab_serves_the_tour_on_loopback_only(tmp_path):
                 assert time.monotonic() < deadline, "JupyterLab did not answer within 120 s"
                 time.sleep(0.5)
         assert status == 200
-        status, body = get(f"{base}/api/contents/notebooks/00_tour.ipynb?token={token}")
+        # Given a notebook, JupyterLab serves the notebook's folder: the learner sees every stage notebook.
+        status, body = get(f"{base}/api/contents/00_tour.ipynb?token={token}")
         notebook = json.loads(body)
         assert status == 200 and notebook["type"] == "notebook"
+        _, listing = get(f"{base}/api/contents?token={token}")
+        assert {"00_tour.ipynb"} <= {item["name"] for item in json.loads(listing)["content"]}
         assert any("llmviz" in "".join(cell["source"]) for cell in notebook["content"]["cells"])
-        status, page = get(f"{base}/lab/tree/notebooks/00_tour.ipynb?token={token}")
+        status, page = get(f"{base}/lab/tree/00_tour.ipynb?token={token}")
         assert status == 200 and b"JupyterLab" in page
         # Every socket the server listens on is bound to loopback, never to a public interface.
         listening = [conn.laddr.ip for proc in [psutil.Process(server.pid), *psutil.Process(server.pid).children(
@@ -58,7 +61,7 @@ def test_make_lab_serves_the_tour_on_loopback_only(tmp_path):
         assert listening and set(listening) <= {"127.0.0.1", "::1"}, listening
         # A wrong token is refused.
         try:
-            get(f"{base}/api/contents/notebooks/00_tour.ipynb?token=wrong")
+            get(f"{base}/api/contents/00_tour.ipynb?token=wrong")
             raise AssertionError("the server answered without its token")
         except urllib.error.HTTPError as err:
             assert err.code == 403
