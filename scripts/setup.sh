@@ -27,11 +27,16 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
       echo "llmviz setup: a GPU is present; installing the default (CUDA) torch build"
       "$PY" -m pip install --quiet "torch>=2.4"
     else
-      # No GPU: take the CPU-only build, never gigabytes of CUDA. Try what the machine already holds (a local
-      # wheel or mirror), then PyTorch's CPU index.
+      # No GPU: take the CPU-only build, never gigabytes of CUDA. On Linux that is the "+cpu" build: from a local
+      # wheel or mirror when the machine holds one, else from PyTorch's CPU index. macOS wheels are CPU-only.
       echo "llmviz setup: no GPU; installing the CPU-only torch $TORCH_VERSION"
-      "$PY" -m pip install --quiet "torch==$TORCH_VERSION" --no-index 2>/dev/null \
-        || "$PY" -m pip install --quiet "torch==$TORCH_VERSION" --index-url https://download.pytorch.org/whl/cpu
+      if [ "$(uname -s)" = "Linux" ]; then
+        "$PY" -m pip install --quiet "torch==$TORCH_VERSION+cpu" 2>/dev/null \
+          || "$PY" -m pip install --quiet "torch==$TORCH_VERSION+cpu" \
+               --extra-index-url https://download.pytorch.org/whl/cpu
+      else
+        "$PY" -m pip install --quiet "torch==$TORCH_VERSION"
+      fi
     fi
   fi
   echo "llmviz setup: installing llmviz (editable) with its lab and test extras"
