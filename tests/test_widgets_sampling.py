@@ -1,0 +1,69 @@
+"""The sampling explorer of notebook 08, driven as the notebook's assert cells drive it, on the shipped tiny model."""
+
+import pytest
+import torch
+
+import llmviz
+from llmviz.viz.widgets_sampling import filter_explorer
+
+
+@pytest.fixture(scope="module")
+def lm():
+    return llmviz.load("tiny")
+
+
+@pytest.fixture()
+def explorer(lm):
+    return filter_explorer(lm, "Once upon a time", n=12)
+
+
+def test_top_k_slider_keeps_exactly_the_k_largest(lm, explorer):
+    logits, _ = lm.run_with_cache("Once upon a time")  # independent forward
+    top = torch.topk(logits[0, -1].detach(), 12).indices
+    explorer.top_k.value = 3
+    kept = [bool(k) for k in explorer.record.removed_by[top] == 0]
+    assert kept == [True] * 3 + [False] * 9
+    colours = explorer.figure.data[0].marker.color
+    assert all(c != "#BBBBBB" for c in colours[:3]) and all(c == "#BBBBBB" for c in colours[3:])
+    after = torch.tensor(explorer.figure.data[1].y)
+    assert torch.allclose(after[:3], torch.softmax(logits[0, -1, top[:3]].detach(), -1), atol=1e-5)
+    assert explorer.model_runs == 1
+
+
+def test_top_p_and_min_p_match_their_definitions(explorer):
+    explorer.top_p.value = 0.5
+    probs = torch.softmax(explorer.logits, -1)
+    sorted_probs, order = probs.sort(descending=True)
+    n = int((sorted_probs.cumsum(0) < 0.5).sum()) + 1  # the smallest set reaching 0.5
+    assert set(explorer.record.kept_ids.tolist()) == set(order[:n].tolist())
+    explorer.top_p.value = 1.0
+    explorer.min_p.value = 0.2
+    assert set(explorer.record.kept_ids.tolist()) == set(torch.nonzero(probs >= 0.2 * probs.max()).reshape(-1).tolist())
+
+
+def test_the_drawn_token_is_highlighted_and_seeded(explorer):
+    explorer.seed.value = 7
+    first = explorer.record.token_id
+    explorer.temperature.value = 1.5
+    explorer.temperature.value = 1.0
+    assert explorer.record.token_id == first and explorer.record.seed == 7
+    if first in explorer.top_ids.tolist():
+        i = explorer.top_ids.tolist().index(first)
+        assert explorer.figure.data[0].customdata[i][1] == "chosen"
+    assert "seed 7" in explorer.figure.layout.title.text
+
+
+def test_new_prompt_reruns_and_errors_show(lm, explorer):
+    explorer.prompt.value = "The cat sat on the"
+    explorer.run.click()
+    logits, _ = lm.run_with_cache("The cat sat on the")
+    assert explorer.model_runs == 2 and torch.equal(explorer.top_ids, torch.topk(logits[0, -1], 12).indices)
+    assert list(explorer.figure.layout.xaxis.ticktext) == [row[0] for row in explorer.figure.data[0].customdata]
+    explorer.prompt.value = ""
+    explorer.run.click()
+    assert "empty" in explorer.output.outputs[0]["text"] and explorer.model_runs == 2
+
+
+def test_bad_n_raises(lm):
+    with pytest.raises(ValueError, match="`n`"):
+        filter_explorer(lm, "Once", n=0)
