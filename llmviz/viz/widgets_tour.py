@@ -1,0 +1,186 @@
+"""The widgets of notebook 00 (the tour): which model to show, a guess-the-next-token checkpoint, and the linked
+view of a whole forward pass with a "next token" button.
+
+`default_model()` picks SmolLM2 when its converted cache is set up and the shipped tiny model otherwise.
+`NextTokenGuess` lets a learner type a guess and reveal the model's top tokens. `Tour` wires a prompt box, a token
+strip, a position slider, a layer slider and a "next token" button to the one figure of `widgets_tour_figure`:
+moving a control only indexes data computed beforehand; a new prompt or the button re-runs the model (counted in
+`model_runs`). Errors inside a callback appear in the widget's own `output` area. Nothing here computes what the
+model does; capture, generation and the figure builder live elsewhere.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+import torch
+
+from llmviz.models import ModelLoadError, load
+from llmviz.viz.style import readable_token
+from llmviz.viz.widgets_tour_figure import tour_data, tour_figure, update_tour_figure
+
+PREFERRED, FALLBACK = "smollm2-135m", "tiny"
+# A prompt each model can finish sensibly: the tiny model only knows its small story world.
+PROMPTS = {"tiny": "Once upon a time, a little cat", PREFERRED: "The capital of France is"}
+
+
+def default_model(preferred: str = PREFERRED, fallback: str = FALLBACK):
+    """The model the tour shows: `preferred` (SmolLM2) when it loads offline, else `fallback` with a one-line
+    notice saying why and how to set SmolLM2 up. Returns an LM."""
+    try:
+        return load(preferred)
+    except (ModelLoadError, OSError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"Showing the tiny story model: {preferred} is not set up ({first}).")
+        return load(fallback)
+
+
+def default_prompt(lm) -> str:
+    """A short prompt this model completes sensibly (by model name); a story opening for any other model."""
+    return PROMPTS.get(lm.name, PROMPTS["tiny"])
+
+
+def tour_view(data, position: int | None = None, layer: int = 0) -> go.FigureWidget:
+    """The tour's figure for one choice (default: the last token, layer 0), without controls. A FigureWidget, not a
+    static figure: it renders in JupyterLab and in Voila alike (Voila's static plotly renderer fails)."""
+    return go.FigureWidget(tour_figure(data, len(data.ids) - 1 if position is None else position, layer))
+
+
+def _show_error(output: widgets.Output, err: Exception) -> None:
+    output.clear_output()
+    output.append_stdout(f"⚠ {type(err).__name__}: {err}\n")
+
+
+class NextTokenGuess(widgets.VBox):
+    """Predict, then reveal: type the next token you expect after `prompt`, press Reveal, and see the model's
+    `top_k` next tokens with their probabilities and where your guess ranks. The model runs once, at construction.
+    Attributes: guess (Text), reveal (Button), result (HTML), output (errors), probs [d_vocab]."""
+
+    def __init__(self, lm, prompt: str, top_k: int = 10):
+        self.lm, self.prompt, self.top_k = lm, prompt, top_k
+        with torch.no_grad():
+            logits, _ = lm.run_with_cache(prompt, names=[])
+        self.probs = torch.softmax(logits[0, -1].float(), dim=-1)  # [d_vocab] the next-token distribution
+        self.guess = widgets.Text(placeholder="your guess, e.g. ' the'", description="Next token:")
+        self.reveal = widgets.Button(description="Reveal", button_style="primary")
+        self.result = widgets.HTML(f"<b>{html.escape(prompt)}</b> … what comes next? Type a guess, then Reveal.")
+        self.output = widgets.Output()
+        self.reveal.on_click(self._on_reveal)
+        super().__init__([self.result, widgets.HBox([self.guess, self.reveal]), self.output])
+
+    def guess_probability(self, guess: str) -> tuple[str, float, int]:
+        """(token, probability, rank from 1) of the guess's first token; with and without a leading space, the
+        likelier reading wins (learners rarely type the space that starts most words)."""
+        if not guess:
+            raise ValueError("guess is empty: type the word or token you expect next, then press Reveal.")
+        candidates = {guess, " " + guess.lstrip()}
+        ids = [self.lm.to_tokens(c)[0, 0].item() for c in sorted(candidates)]
+        best = max(ids, key=lambda i: self.probs[i].item())
+        rank = int((self.probs > self.probs[best]).sum().item()) + 1
+        return readable_token(self.lm.to_str_tokens([best])[0]), self.probs[best].item(), rank
+
+    def _on_reveal(self, _button=None) -> None:
+        try:
+            top = self.probs.topk(self.top_k)
+            rows = "".join(
+                f"<tr><td>{i + 1}</td><td><code>{html.escape(self.lm.to_str_tokens([t])[0])}</code></td>"
+                f"<td>{p:.4f}</td><td><div style='background:#0072B2;height:12px;width:{300 * p:.0f}px'></div>"
+                f"</td></tr>" for i, (t, p) in enumerate(zip(top.indices.tolist(), top.values.tolist(),
+                                                                strict=True)))
+            lines = [f"<b>{html.escape(self.prompt)}</b> → the model's top {self.top_k} next tokens:",
+                     f"<table><tr><th>rank</th><th>token</th><th>probability</th><th></th></tr>{rows}</table>"]
+            if self.guess.value.strip():
+                token, p, rank = self.guess_probability(self.guess.value)
+                lines.insert(1, f"Your guess <code>{html.escape(token)}</code>: probability {p:.4f}, "
+                                f"rank {rank} of {self.lm.d_vocab}.")
+            self.result.value = "<br>".join(lines)
+            self.output.clear_output()
+        except Exception as err:  # shown to the learner, never swallowed
+            _show_error(self.output, err)
+
+
+class Tour(widgets.VBox):
+    """The whole forward pass in one linked view. Attributes: prompt (Text), next_token (Button), strip
+    (ToggleButtons over tokens), position and layer (IntSliders), figure (FigureWidget), output (errors),
+    data (TourData), model_runs (forwards run so far), last_step (the generation Step of the last button press)."""
+
+    def __init__(self, lm, prompt: str):
+        self.lm, self.model_runs, self.last_step = lm, 0, None
+        self.data = self._run(prompt)
+        last = len(self.data.ids) - 1
+        self.prompt = widgets.Text(value=prompt, description="Prompt:", continuous_update=False,
+                                   layout=widgets.Layout(width="560px"))
+        self.next_token = widgets.Button(description="Next token ▶", button_style="primary",
+                                         tooltip="Run one step of the loop: predict, append, run again")
+        self.strip = widgets.ToggleButtons(description="Token:", style=dict(button_width="auto"))
+        self.position = widgets.IntSlider(value=last, min=0, max=last, description="Position:")
+        self.layer = widgets.IntSlider(value=0, min=0, max=lm.n_layers - 1, description="Layer:")
+        self.figure = go.FigureWidget(tour_figure(self.data, last, 0))
+        self.output = widgets.Output()
+        self._set_choices()
+        self.prompt.observe(self._on_prompt, names="value")
+        self.next_token.on_click(self._on_next_token)
+        self.strip.observe(self._on_strip, names="value")
+        self.position.observe(self._on_choice, names="value")
+        self.layer.observe(self._on_choice, names="value")
+        super().__init__([widgets.HBox([self.prompt, self.next_token]), self.strip,
+                          widgets.HBox([self.position, self.layer]), self.output, self.figure])
+
+    def _run(self, text_or_ids):
+        data = tour_data(self.lm, text_or_ids)
+        self.model_runs += 1
+        return data
+
+    def _set_choices(self, last: int | None = None) -> None:
+        """Token strip options from the data; with `last`, also move the position slider to the last token."""
+        self._syncing = True  # the slider and strip move together here; redraw once, afterwards
+        try:
+            self.strip.options = [(readable_token(t), i) for i, t in enumerate(self.data.tokens)]
+            if last is not None:
+                self.position.max = last
+                self.position.value = last
+            self.strip.value = self.position.value
+        finally:
+            self._syncing = False
+
+    def _on_strip(self, change) -> None:
+        if not self._syncing and change["new"] is not None:
+            self.position.value = change["new"]
+
+    def _on_choice(self, _change=None) -> None:
+        if self._syncing:
+            return
+        try:
+            self._syncing = True
+            try:
+                self.strip.value = self.position.value
+            finally:
+                self._syncing = False
+            update_tour_figure(self.figure, self.data, self.position.value, self.layer.value)
+            self.output.clear_output()
+        except Exception as err:  # shown to the learner, never swallowed
+            _show_error(self.output, err)
+
+    def _show(self, data) -> None:
+        """New data (a new prompt or one more token): choose its last token, then redraw once."""
+        self.data = data
+        self._set_choices(last=len(data.ids) - 1)
+        self._on_choice()
+
+    def _on_prompt(self, change) -> None:
+        try:
+            self._show(self._run(change["new"]))
+        except Exception as err:
+            _show_error(self.output, err)
+
+    def _on_next_token(self, _button=None) -> None:
+        """One step of the autoregressive loop, greedy: generate one token, append it, run the tour again."""
+        try:
+            trace = self.lm.generate(self.data.ids, max_new_tokens=1, temperature=0, capture=None)
+            self.model_runs += 1
+            self.last_step = trace.steps[-1]
+            self._show(self._run(trace.ids))
+        except Exception as err:
+            _show_error(self.output, err)
