@@ -1,0 +1,140 @@
+"""The widgets of notebook 04 (attention): guess where a head looks, then explore every head of every layer.
+
+`AttentionGuess` asks which earlier token one head attends to most from the last token, and reveals the real
+weights. `AttentionExplorer` wires a prompt box, a layer slider and a head slider to one FigureWidget built once by
+`attention_heatmap`; the sliders only index the patterns captured beforehand, a new prompt re-runs the model
+(counted in `model_runs`). Errors inside a callback appear in the widget's own `output` area. Nothing here computes
+attention: the capture does, and the builders in `llmviz.viz.attention` draw it.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+import numpy as np
+import plotly.graph_objects as go
+import torch
+
+from llmviz.viz._data import nan_to_none
+from llmviz.viz.attention import attention_heatmap
+from llmviz.viz.style import readable_token
+
+MAX_TOKENS = 64  # one heatmap cell per token pair: longer prompts stop being readable
+
+
+def _show_error(output: widgets.Output, err: Exception) -> None:
+    output.clear_output()
+    output.append_stdout(f"⚠ {type(err).__name__}: {err}\n")
+
+
+def capture_patterns(lm, text_or_ids) -> tuple[list[str], np.ndarray]:
+    """(readable tokens [pos], patterns [layer, head, query_pos, key_pos]) from one forward that keeps only
+    hook_pattern. Raises ValueError for prompts longer than MAX_TOKENS tokens."""
+    ids = lm.to_tokens(text_or_ids)  # [1, pos]; validates the prompt
+    if ids.shape[1] > MAX_TOKENS:
+        raise ValueError(f"The prompt has {ids.shape[1]} tokens; this view shows at most {MAX_TOKENS}. "
+                         "Use a shorter prompt.")
+    _, cache = lm.run_with_cache(ids, names=lambda name: name.endswith("hook_pattern"))
+    patterns = torch.stack([cache["pattern", L][0] for L in range(lm.n_layers)])  # [layer, head, q, k]
+    return lm.to_str_tokens(ids), patterns.float().numpy()
+
+
+def json_safe(fig: go.Figure) -> go.Figure:
+    """NaN cells (masked attention) as None, in place: a FigureWidget's messages must be valid JSON."""
+    for trace in fig.data:
+        if trace.type == "heatmap" and trace.z is not None:
+            trace.z = nan_to_none(np.asarray(trace.z, dtype=np.float64))
+    return fig
+
+
+def _heatmap(patterns: np.ndarray, tokens: list[str], layer: int, head: int) -> go.Figure:
+    title = f"Layer {layer}, head {head}: each row shares its attention over earlier tokens"
+    return json_safe(attention_heatmap(patterns[layer, head], tokens, title=title))
+
+
+class AttentionGuess(widgets.VBox):
+    """Predict, then reveal: which earlier token does `head` of `layer` attend to most from the prompt's last token?
+    Attributes: guess (ToggleButtons over tokens), reveal (Button), result (HTML), output, weights [pos]."""
+
+    def __init__(self, lm, prompt: str, layer: int, head: int):
+        tokens, patterns = capture_patterns(lm, prompt)
+        if not (0 <= layer < lm.n_layers and 0 <= head < lm.n_heads):
+            raise ValueError(f"layer must be in 0..{lm.n_layers - 1} and head in 0..{lm.n_heads - 1}; "
+                             f"got layer={layer}, head={head}.")
+        self.tokens, self.weights = [readable_token(t) for t in tokens], patterns[layer, head, -1]
+        self.guess = widgets.ToggleButtons(options=[(t, i) for i, t in enumerate(self.tokens)], value=None,
+                                           style=dict(button_width="auto"))
+        self.reveal = widgets.Button(description="Reveal", button_style="primary")
+        self.result = widgets.HTML(f"Layer {layer}, head {head}: from the last token "
+                                   f"<code>{html.escape(self.tokens[-1])}</code>, which token gets the most "
+                                   "attention? Click your guess, then Reveal.")
+        self.output = widgets.Output()
+        self.reveal.on_click(self._on_reveal)
+        super().__init__([self.result, self.guess, self.reveal, self.output])
+
+    def _on_reveal(self, _button=None) -> None:
+        try:
+            best = int(self.weights.argmax())
+            rows = "".join(
+                f"<tr><td><code>{html.escape(t)}</code></td><td>{w:.4f}</td><td><div style='background:#0072B2;"
+                f"height:12px;width:{300 * w:.0f}px'></div></td></tr>" for t, w in zip(self.tokens, self.weights,
+                                                                                      strict=True))
+            verdict = "" if self.guess.value is None else (
+                "Your guess is right. " if self.guess.value == best else
+                f"Your guess <code>{html.escape(self.tokens[self.guess.value])}</code> got "
+                f"{self.weights[self.guess.value]:.4f}. ")
+            self.result.value = (f"{verdict}Most attention goes to <code>{html.escape(self.tokens[best])}</code> "
+                                 f"(position {best}). The whole row of weights (it sums to 1):"
+                                 f"<table>{rows}</table>")
+            self.output.clear_output()
+        except Exception as err:  # shown to the learner, never swallowed
+            _show_error(self.output, err)
+
+
+class AttentionExplorer(widgets.VBox):
+    """Every head of every layer: prompt (Text), layer and head (IntSliders), figure (FigureWidget of
+    attention_heatmap: trace 0 the weights, trace 1 the mask), output (errors), patterns [layer, head, q, k],
+    model_runs (forwards run so far)."""
+
+    def __init__(self, lm, prompt: str):
+        self.lm, self.model_runs = lm, 0
+        self.tokens, self.patterns = self._run(prompt)
+        self.prompt = widgets.Text(value=prompt, description="Prompt:", continuous_update=False,
+                                   layout=widgets.Layout(width="520px"))
+        self.layer = widgets.IntSlider(value=0, min=0, max=lm.n_layers - 1, description="Layer:")
+        self.head = widgets.IntSlider(value=0, min=0, max=lm.n_heads - 1, description="Head:")
+        self.figure = go.FigureWidget(_heatmap(self.patterns, self.tokens, 0, 0))
+        self.output = widgets.Output()
+        self.prompt.observe(self._on_prompt, names="value")
+        self.layer.observe(self._on_choice, names="value")
+        self.head.observe(self._on_choice, names="value")
+        super().__init__([self.prompt, widgets.HBox([self.layer, self.head]), self.output, self.figure])
+
+    def _run(self, text_or_ids):
+        result = capture_patterns(self.lm, text_or_ids)
+        self.model_runs += 1
+        return result
+
+    def _on_choice(self, _change=None) -> None:
+        try:
+            layer, head = self.layer.value, self.head.value
+            fresh = _heatmap(self.patterns, self.tokens, layer, head)  # cheap: one [pos, pos] grid, no model
+            with self.figure.batch_update():
+                self.figure.data[0].z = fresh.data[0].z
+                self.figure.layout.title.text = fresh.layout.title.text
+            self.output.clear_output()
+        except Exception as err:  # shown to the learner, never swallowed
+            _show_error(self.output, err)
+
+    def _on_prompt(self, change) -> None:
+        try:
+            self.tokens, self.patterns = self._run(change["new"])
+            fresh = _heatmap(self.patterns, self.tokens, self.layer.value, self.head.value)
+            with self.figure.batch_update():  # new tokens: every trace's cells, labels and hover change
+                for old, new in zip(self.figure.data, fresh.data, strict=True):
+                    old.update(z=new.z, x=new.x, y=new.y, customdata=new.customdata)
+                self.figure.layout.update(fresh.layout)
+            self.output.clear_output()
+        except Exception as err:
+            _show_error(self.output, err)
