@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from llmviz.lens import _final_norm
 from llmviz.viz._data import nan_to_none
 from llmviz.viz.attention import causal_mask, masked_values
 from llmviz.viz.style import (
@@ -65,19 +66,37 @@ def tour_data(lm, text_or_ids) -> TourData:
     logits, cache = lm.run_with_cache(ids, names=tour_names(lm))
     probs = torch.softmax(logits[0].float(), dim=-1)  # [pos, vocab]
     top = probs.topk(TOP_K, dim=-1)
-    lens = lm.logit_lens(cache, top_k=1)
-    stream = [cache["blocks.0.hook_resid_pre"]] + [cache["resid_post", L] for L in range(lm.n_layers)]
-    names = sorted(set(top.indices.flatten().tolist()))
+    stream = torch.stack([cache["blocks.0.hook_resid_pre"][0]] +
+                         [cache["resid_post", L][0] for L in range(lm.n_layers)])  # [n, pos, d_model]
+    lens_ids, lens_probs = _lens_top1(lm, stream)
+    names = sorted(set(top.indices.flatten().tolist()) | set(lens_ids.flatten().tolist()))
     readable = dict(zip(names, (lm.to_str_tokens([i])[0] for i in names), strict=True))
     return TourData(
         ids=ids[0].tolist(), tokens=lm.to_str_tokens(ids),
         embed=cache["hook_embed"][0].float().numpy(),
         patterns=torch.stack([cache["pattern", L][0] for L in range(lm.n_layers)]).float().numpy(),
-        resid_norms=torch.stack([s[0].float().norm(dim=-1) for s in stream]).numpy(),
-        lens_tokens=[[row[0] for row in layer] for layer in lens.top_tokens],
-        lens_probs=lens.top_probs[..., 0].float().numpy(),
+        resid_norms=stream.float().norm(dim=-1).numpy(),
+        lens_tokens=[[readable[i] for i in row] for row in lens_ids.tolist()], lens_probs=lens_probs.numpy(),
         top_tokens=[[readable[i] for i in row] for row in top.indices.tolist()],
         top_probs=top.values.numpy(), top_ids=top.indices.numpy())
+
+
+def _lens_top1(lm, stream: torch.Tensor, rows: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+    """The logit lens' top token and its probability, ([n, pos] ids, [n, pos] probs), for stream [n, pos, d_model]
+    through the model's own final norm and unembedding (as llmviz.lens.logit_lens does). All depths go through
+    one matmul per `rows` vectors: the unembedding matrix (SmolLM2: 49152 x 576) is read a few times, not once
+    per layer, which is most of the cost."""
+    norm, unembed = _final_norm(lm), lm.model.get_output_embeddings()
+    param = next(lm.model.parameters())
+    flat = stream.reshape(-1, stream.shape[-1]).to(device=param.device, dtype=param.dtype)  # [n * pos, d_model]
+    ids, probs = [], []
+    with torch.no_grad():
+        for chunk in flat.split(rows):
+            logits = unembed(norm(chunk)).float()  # [rows, d_vocab]
+            best = logits.max(dim=-1)
+            ids.append(best.indices)
+            probs.append(1.0 / torch.exp(logits - best.values[:, None]).sum(-1))  # softmax at the argmax
+    return torch.cat(ids).reshape(stream.shape[:2]).cpu(), torch.cat(probs).reshape(stream.shape[:2]).cpu()
 
 
 def _panels(data: TourData, position: int, layer: int) -> dict:
