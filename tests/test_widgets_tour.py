@@ -73,6 +73,7 @@ def test_next_token_appends_the_greedy_token(lm):
     assert w.model_runs == 3  # one generation step, then the tour's capture of the longer text
     assert w.data.ids == before + [int(tour_data(lm, before).top_ids[-1, 0])]
     assert w.last_step.token_id == w.data.ids[-1]
+    assert f"probability {tour_data(lm, before).top_probs[-1, 0]:.3f}" in w.status.value
     assert w.position.max == w.position.value == len(before)
     assert len(w.strip.options) == len(before) + 1 and len(w.figure.data[1].z[0]) == len(before) + 1
 

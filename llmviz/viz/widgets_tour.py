@@ -103,7 +103,8 @@ class NextTokenGuess(widgets.VBox):
 
 class Tour(widgets.VBox):
     """The whole forward pass in one linked view. Attributes: prompt (Text), next_token (Button), strip
-    (ToggleButtons over tokens), position and layer (IntSliders), figure (FigureWidget), output (errors),
+    (ToggleButtons over tokens), position and layer (IntSliders), figure (FigureWidget), status (HTML: what the
+    last step did), output (errors),
     data (TourData), model_runs (forwards run so far), last_step (the generation Step of the last button press)."""
 
     def __init__(self, lm, prompt: str):
@@ -118,6 +119,7 @@ class Tour(widgets.VBox):
         self.position = widgets.IntSlider(value=last, min=0, max=last, description="Position:")
         self.layer = widgets.IntSlider(value=0, min=0, max=lm.n_layers - 1, description="Layer:")
         self.figure = go.FigureWidget(tour_figure(self.data, last, 0))
+        self.status = widgets.HTML("Press <b>Next token ▶</b> to run one step of the loop.")
         self.output = widgets.Output()
         self._set_choices()
         self.prompt.observe(self._on_prompt, names="value")
@@ -125,7 +127,7 @@ class Tour(widgets.VBox):
         self.strip.observe(self._on_strip, names="value")
         self.position.observe(self._on_choice, names="value")
         self.layer.observe(self._on_choice, names="value")
-        super().__init__([widgets.HBox([self.prompt, self.next_token]), self.strip,
+        super().__init__([widgets.HBox([self.prompt, self.next_token]), self.status, self.strip,
                           widgets.HBox([self.position, self.layer]), self.output, self.figure])
 
     def _run(self, text_or_ids):
@@ -180,7 +182,12 @@ class Tour(widgets.VBox):
         try:
             trace = self.lm.generate(self.data.ids, max_new_tokens=1, temperature=0, capture=None)
             self.model_runs += 1
-            self.last_step = trace.steps[-1]
+            self.last_step = step = trace.steps[-1]
+            p = torch.softmax(step.sample.logits, dim=-1)[step.token_id].item()  # [vocab] -> the chosen one
             self._show(self._run(trace.ids))
+            self.status.value = (f"One step of the loop: the model's most likely next token was "
+                                 f"<code>{html.escape(readable_token(self.data.tokens[-1]))}</code> (probability "
+                                 f"{p:.3f}); it was appended, and the model ran again on {len(self.data.ids)} "
+                                 "tokens.")
         except Exception as err:
             _show_error(self.output, err)
