@@ -33,7 +33,7 @@ def default_model(preferred: str = PREFERRED, fallback: str = FALLBACK):
         return load(preferred)
     except (ModelLoadError, OSError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        print(f"Showing the tiny story model: {preferred} is not set up ({first}).")
+        print(f"Showing the {fallback} model instead of {preferred}. {first}")
         return load(fallback)
 
 
