@@ -27,9 +27,11 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest tests -m "not slow and not browser" -p no:cacheprovider
 
-# Committed notebooks carry no outputs (nbval re-runs them; outputs would only bloat diffs).
+# Committed notebooks carry no outputs (nbval re-runs them; outputs would only bloat diffs). The notebook's kernelspec
+# stays: without it JupyterLab asks the learner to pick a kernel.
 strip: setup
-	.venv/bin/jupyter nbconvert --clear-output --ClearMetadataPreprocessor.enabled=True --inplace notebooks/*.ipynb
+	.venv/bin/jupyter nbconvert --clear-output --ClearMetadataPreprocessor.enabled=True \
+		--ClearMetadataPreprocessor.clear_notebook_metadata=False --inplace notebooks/*.ipynb
 
 lint: setup
 	.venv/bin/ruff check llmviz tests benchmarks

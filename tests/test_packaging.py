@@ -97,6 +97,9 @@ def test_committed_notebooks_carry_no_outputs():
         # The committed version, not the working copy a learner may have saved with outputs.
         committed = subprocess.run(["git", "show", f"HEAD:{name}"], cwd=ROOT, capture_output=True, text=True,
                                    check=True).stdout
-        cells = json.loads(committed)["cells"]
+        notebook = json.loads(committed)
+        assert notebook["metadata"].get("kernelspec", {}).get("name") == "python3", \
+            f"{name}: no python3 kernelspec; JupyterLab would ask the learner to pick a kernel"
+        cells = notebook["cells"]
         dirty = [i for i, c in enumerate(cells) if c.get("outputs") or c.get("execution_count")]
         assert not dirty, f"{name}: cells {dirty} carry outputs; run `make strip`"

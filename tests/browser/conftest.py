@@ -135,7 +135,19 @@ def page(browser, request):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.console_errors = []
+    page.offline_requests = []
     page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
+
+    # The machine is offline, as a school network may be: refuse every request that leaves 127.0.0.1, and record it
+    # so a test can say which (only Voilà's own font-icon stylesheets are tolerated; no script may come from outside).
+    def refuse_outside(route):
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")):
+            return route.continue_()
+        page.offline_requests.append((route.request.resource_type, url))
+        return route.abort("internetdisconnected")
+
+    page.route("**/*", refuse_outside)
     page.on("pageerror", lambda error: page.console_errors.append(f"page error: {error}"))
     try:
         yield page

@@ -22,10 +22,16 @@ pytestmark = pytest.mark.browser
 RUN_ALL = """async () => {
   const app = window.jupyterapp;
   const panel = app.shell.currentWidget;
-  await panel.context.ready;
-  await panel.sessionContext.ready;
-  await app.commands.execute('notebook:run-all-cells');
-  return true;
+  const run = async () => {
+    await panel.context.ready;
+    await panel.sessionContext.ready;
+    await app.commands.execute('notebook:run-all-cells');
+    return true;
+  };
+  // A kernel-picker dialog or a cell waiting for input would otherwise hang the test for ever.
+  const limit = new Promise((_, reject) => setTimeout(() => reject(new Error('Run All did not finish in 180 s '
+    + '(is a dialog open, e.g. no kernelspec?)')), 180000));
+  return Promise.race([run(), limit]);
 }"""
 CELL_STATE = """() => {
   const panel = window.jupyterapp.shell.currentWidget;
@@ -69,11 +75,20 @@ def move_last_slider(page):
     page.wait_for_timeout(1500)
 
 
+# Voilà's lab template links two font-awesome stylesheets from a CDN (share/jupyter/voila/templates/lab); offline
+# they fail and only icons are lost. Anything else fetched from outside the machine fails the test.
+TOLERATED_OUTSIDE = ("stylesheet", "@fortawesome/fontawesome-free")
+
+
 def assert_no_widget_errors(page, console_errors):
     text = page.inner_text("body")
     assert "Error displaying widget" not in text
     assert "Failed to load model class" not in text
-    ours = [e for e in console_errors if "favicon" not in e]
+    outside = [(kind, url) for kind, url in page.offline_requests
+               if not (kind == TOLERATED_OUTSIDE[0] and TOLERATED_OUTSIDE[1] in url)]
+    assert not outside, f"requests that left the machine: {outside}"
+    # A refused request is logged as "Failed to load resource"; those are judged above, by URL.
+    ours = [e for e in console_errors if "favicon" not in e and "Failed to load resource" not in e]
     assert not ours, f"console errors: {ours}"
 
 
