@@ -19,13 +19,9 @@ import torch
 from llmviz.viz._data import nan_to_none
 from llmviz.viz.attention import attention_heatmap
 from llmviz.viz.style import readable_token
+from llmviz.viz.widget_errors import show_error
 
 MAX_TOKENS = 64  # one heatmap cell per token pair: longer prompts stop being readable
-
-
-def _show_error(output: widgets.Output, err: Exception) -> None:
-    output.clear_output()
-    output.append_stdout(f"⚠ {type(err).__name__}: {err}\n")
 
 
 def capture_patterns(lm, text_or_ids) -> tuple[list[str], np.ndarray]:
@@ -89,7 +85,7 @@ class AttentionGuess(widgets.VBox):
                                  f"<table>{rows}</table>")
             self.output.clear_output()
         except Exception as err:  # shown to the learner, never swallowed
-            _show_error(self.output, err)
+            show_error(self.output, err)
 
 
 class AttentionExplorer(widgets.VBox):
@@ -125,7 +121,7 @@ class AttentionExplorer(widgets.VBox):
                 self.figure.layout.title.text = fresh.layout.title.text
             self.output.clear_output()
         except Exception as err:  # shown to the learner, never swallowed
-            _show_error(self.output, err)
+            show_error(self.output, err)
 
     def _on_prompt(self, change) -> None:
         try:
@@ -137,4 +133,4 @@ class AttentionExplorer(widgets.VBox):
                 self.figure.layout.update(fresh.layout)
             self.output.clear_output()
         except Exception as err:
-            _show_error(self.output, err)
+            show_error(self.output, err)

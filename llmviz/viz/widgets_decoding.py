@@ -18,6 +18,7 @@ import torch
 from llmviz.models import ModelLoadError, load
 from llmviz.viz.decoding import probability_bars
 from llmviz.viz.style import BLACK, token_axis, token_labels
+from llmviz.viz.widget_errors import run_safely, show_error
 
 
 def prompt_model(preferred: str = "smollm2-135m", fallback: str = "tiny"):
@@ -28,12 +29,6 @@ def prompt_model(preferred: str = "smollm2-135m", fallback: str = "tiny"):
         print(f"Note: {preferred} is not set up (run `python -m llmviz.smollm2` once); showing the {fallback} "
               f"model, which knows only its small story world.")
         return load(fallback)
-
-
-def _report(output: widgets.Output, err: Exception) -> None:
-    """Show a callback's error in the widget's own output area instead of losing it in the browser console."""
-    output.outputs = ()  # clear_output() needs a running kernel; this works in tests too
-    output.append_stdout(f"⚠ {type(err).__name__}: {err}\n")
 
 
 class PredictReveal(widgets.VBox):
@@ -57,7 +52,7 @@ class PredictReveal(widgets.VBox):
         try:
             text = self.answer(self.guess.value) if callable(self.answer) else str(self.answer)
         except Exception as err:  # shown in the widget, never swallowed
-            _report(self.output, err)
+            show_error(self.output, err)
             return None
         said = self.guess.value.strip() or "(no guess)"
         self.revealed = text
@@ -121,11 +116,7 @@ class TemperatureExplorer(widgets.VBox):
                 f"; these {len(self.top_ids)} tokens hold {shown:.1%}")
 
     def _safely(self, callback) -> None:
-        try:
-            callback()
-            self.output.outputs = ()
-        except Exception as err:  # shown in the widget's output area, never swallowed
-            _report(self.output, err)
+        run_safely(self.output, callback)
 
     def _update(self) -> None:
         probs = self.probs_at(self.temperature.value)

@@ -17,7 +17,7 @@ from llmviz.sampling import SamplingSettings, sample
 from llmviz.viz.decoding import bar_marker, probability_bars
 from llmviz.viz.records import candidates
 from llmviz.viz.style import BLACK, token_axis, token_labels
-from llmviz.viz.widgets_decoding import _report
+from llmviz.viz.widget_errors import run_safely
 
 
 class FilterExplorer(widgets.VBox):
@@ -86,11 +86,7 @@ class FilterExplorer(widgets.VBox):
                 f"draws {drawn} (p = {self.record.token_prob:.3f})")
 
     def _safely(self, callback) -> None:
-        try:
-            callback()
-            self.output.outputs = ()
-        except Exception as err:  # shown in the widget's output area, never swallowed
-            _report(self.output, err)
+        run_safely(self.output, callback)
 
     def _redraw(self, relabel: bool) -> None:
         shown = self._shown()

@@ -19,6 +19,7 @@ import torch
 
 from llmviz.models import ModelLoadError, load
 from llmviz.viz.style import readable_token
+from llmviz.viz.widget_errors import show_error
 from llmviz.viz.widgets_tour_figure import tour_data, tour_figure, update_tour_figure
 
 PREFERRED, FALLBACK = "smollm2-135m", "tiny"
@@ -46,11 +47,6 @@ def tour_view(data, position: int | None = None, layer: int = 0) -> go.FigureWid
     """The tour's figure for one choice (default: the last token, layer 0), without controls. A FigureWidget, not a
     static figure: it renders in JupyterLab and in Voila alike (Voila's static plotly renderer fails)."""
     return go.FigureWidget(tour_figure(data, len(data.ids) - 1 if position is None else position, layer))
-
-
-def _show_error(output: widgets.Output, err: Exception) -> None:
-    output.clear_output()
-    output.append_stdout(f"⚠ {type(err).__name__}: {err}\n")
 
 
 class NextTokenGuess(widgets.VBox):
@@ -98,7 +94,7 @@ class NextTokenGuess(widgets.VBox):
             self.result.value = "<br>".join(lines)
             self.output.clear_output()
         except Exception as err:  # shown to the learner, never swallowed
-            _show_error(self.output, err)
+            show_error(self.output, err)
 
 
 class Tour(widgets.VBox):
@@ -163,7 +159,7 @@ class Tour(widgets.VBox):
             update_tour_figure(self.figure, self.data, self.position.value, self.layer.value)
             self.output.clear_output()
         except Exception as err:  # shown to the learner, never swallowed
-            _show_error(self.output, err)
+            show_error(self.output, err)
 
     def _show(self, data) -> None:
         """New data (a new prompt or one more token): choose its last token, then redraw once."""
@@ -175,7 +171,7 @@ class Tour(widgets.VBox):
         try:
             self._show(self._run(change["new"]))
         except Exception as err:
-            _show_error(self.output, err)
+            show_error(self.output, err)
 
     def _on_next_token(self, _button=None) -> None:
         """One step of the autoregressive loop, greedy: generate one token, append it, run the tour again."""
@@ -190,4 +186,4 @@ class Tour(widgets.VBox):
                                  f"{p:.3f}); it was appended, and the model ran again on {len(self.data.ids)} "
                                  "tokens.")
         except Exception as err:
-            _show_error(self.output, err)
+            show_error(self.output, err)
