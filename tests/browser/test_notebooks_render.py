@@ -87,8 +87,12 @@ def assert_no_widget_errors(page, console_errors):
     outside = [(kind, url) for kind, url in page.offline_requests
                if not (kind == TOLERATED_OUTSIDE[0] and TOLERATED_OUTSIDE[1] in url)]
     assert not outside, f"requests that left the machine: {outside}"
-    # A refused request is logged as "Failed to load resource"; those are judged above, by URL.
-    ours = [e for e in console_errors if "favicon" not in e and "Failed to load resource" not in e]
+    # A refused request is logged as "Failed to load resource"; those are judged above, by URL. anywidget (plotly's
+    # FigureWidget front end) rejects a promise when a model takes over 2 s to initialise (AbortSignal.timeout(2000)
+    # in its model runtime), which happens on a busy CPU while plotly.js loads; the model still initialises and
+    # renders, and the callers check that every figure is on screen and responds, so that message alone is not ours.
+    tolerated = ("favicon", "Failed to load resource", "[anywidget] Failed to initialize model.")
+    ours = [e for e in console_errors if not any(t in e for t in tolerated)]
     assert not ours, f"console errors: {ours}"
 
 
