@@ -30,7 +30,7 @@ def test_every_step_shows_exactly_the_complete_characters_received(lm, explorer)
         whole = max(n for n in range(len(received) + 1) if _decodes(received[:n]))
         assert explorer.emitted == received[:whole].decode("utf-8") and explorer.held == received[whole:]
         title = explorer.figure.layout.title.text
-        assert f"{len(received)} bytes received" in title and f"{len(received) - whole} bytes held back" in title
+        assert f"bytes received: {len(received)} " in title and f"bytes held back: {len(received) - whole}<" in title
         z = explorer.figure.data[0].z
         assert [z[0][i] != CODES["future"] for i in range(len(ids))] == [i < k for i in range(len(ids))]
     assert explorer.emitted == TEXT and explorer.tokenize_runs == 1

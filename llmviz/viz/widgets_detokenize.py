@@ -20,7 +20,7 @@ from llmviz.detokenize import Utf8Stream, token_text_bytes
 from llmviz.viz.style import MASKED, OKABE_ITO, base_layout, categorical_colorscale, plot_text, token_axis, token_labels
 from llmviz.viz.widget_errors import run_safely
 
-ROWS = ["token bytes (hex)", "naive decode of this token alone", "stream emits", "stream holds back"]
+ROWS = ["bytes (hex)", "decoded alone", "stream emits", "held back"]
 # Cell codes -> colours: not received yet, received, broken (U+FFFD), held back, emitted, nothing.
 CODES = dict(future=0, received=1, broken=2, held=3, emitted=4, empty=5)
 COLOURS = [MASKED, "#CFE3F3", OKABE_ITO[3], OKABE_ITO[1], "#9FD9C4", "#FFFFFF"]
@@ -50,7 +50,7 @@ def stream_steps(lm, ids) -> list[StreamStep]:
 
 def _hex(data: bytes) -> str:
     pairs = [f"{b:02X}" for b in data]
-    return "<br>".join(" ".join(pairs[i:i + 2]) for i in range(0, len(pairs), 2)) or "(none)"
+    return "<br>".join(" ".join(pairs[i:i + 2]) for i in range(0, len(pairs), 2)) or "—"
 
 
 class StreamExplorer(widgets.VBox):
@@ -81,7 +81,7 @@ class StreamExplorer(widgets.VBox):
             colorscale=categorical_colorscale(COLOURS), zmin=-0.5, zmax=len(COLOURS) - 0.5, showscale=False,
             hovertemplate="token %{x}, %{y}: %{text}<extra></extra>"))
         self.figure.update_layout(**base_layout(self._title(), "token (as it arrives, left to right)", "",
-                                                height=420, margin=dict(l=250, r=30, t=90, b=70)))
+                                                height=420, margin=dict(l=130, r=20, t=90, b=70)))
         self._relabel()
         self.step.observe(lambda _: run_safely(self.output, self._update), names="value")
         self.run.on_click(lambda _: run_safely(self.output, self._new_text))
@@ -116,8 +116,8 @@ class StreamExplorer(widgets.VBox):
         z, text = [[] for _ in ROWS], [[] for _ in ROWS]
         for s in self.steps:
             arrived = s.position < self.step.value
-            labels = [_hex(s.data), plot_text(readable(s.naive)) or "(nothing)",
-                      plot_text(readable(s.emitted)) or "(nothing)", _hex(s.held) if s.held else "(none)"]
+            labels = [_hex(s.data), plot_text(readable(s.naive)) or "—",
+                      plot_text(readable(s.emitted)) or "—", _hex(s.held) if s.held else "—"]
             codes = [CODES["received"], CODES["broken"] if "\ufffd" in s.naive else CODES["received"],
                      CODES["emitted"] if s.emitted else CODES["empty"], CODES["held"] if s.held else CODES["empty"]]
             for row in range(len(ROWS)):
@@ -127,14 +127,13 @@ class StreamExplorer(widgets.VBox):
 
     def _title(self) -> str:
         shown = plot_text(readable(self.emitted)) or "(nothing yet)"
-        return (f"{self.step.value} of {len(self.steps)} tokens: {len(self.received)} bytes received, "
-                f"{len(self.emitted)} characters shown, {len(self.held)} bytes held back"
+        return (f"{self.step.value} of {len(self.steps)} tokens · bytes received: {len(self.received)} · "
+                f"characters shown: {len(self.emitted)} · bytes held back: {len(self.held)}"
                 f"<br><span style='font-size:15px'>on screen: {shown}</span>")
 
     def _relabel(self) -> None:
         self.figure.update_xaxes(**token_axis(token_labels([self.lm.token_bytes(i) for i in self.ids])))
         self.figure.update_yaxes(autorange="reversed")
-        self.figure.update_layout(width=max(600, 260 + 78 * len(self.steps)))
 
     def _update(self) -> None:
         z, text = self._cells()
