@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from llmviz.bytelevel import readable_bytes, token_bytes
-from llmviz.tokenizers import backend, is_byte_level, model_type, split_special
+from llmviz.tokenizers import backend, cached_per_tokenizer, is_byte_level, model_type, split_special
 
 
 @dataclass
@@ -65,14 +65,12 @@ class BPETables:
     ignore_merges: bool
 
 
-_TABLES: dict[int, tuple[object, BPETables]] = {}
-
-
 def bpe_tables(tokenizer) -> BPETables:
     """The merges (with ranks) and vocabulary of a byte-level BPE tokenizer, read from its tokenizer.json."""
-    key = id(tokenizer)
-    if key in _TABLES and _TABLES[key][0] is tokenizer:
-        return _TABLES[key][1]
+    return cached_per_tokenizer("bpe", tokenizer, lambda: _build_bpe_tables(tokenizer))
+
+
+def _build_bpe_tables(tokenizer) -> BPETables:
     if model_type(tokenizer) != "BPE" or not is_byte_level(tokenizer):
         raise ValueError(f"replay needs a byte-level BPE tokenizer (GPT-2, tiny, SmolLM2); this one runs "
                          f"{model_type(tokenizer)}. Use wordpiece.py or unigram.py for the others.")
@@ -83,7 +81,6 @@ def bpe_tables(tokenizer) -> BPETables:
     merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in model["merges"]]
     tables = BPETables(ranks={pair: rank for rank, pair in enumerate(merges)}, vocab=model["vocab"],
                        ignore_merges=bool(model.get("ignore_merges")))
-    _TABLES[key] = (tokenizer, tables)
     return tables
 
 

@@ -67,6 +67,19 @@ def model_type(tokenizer) -> str:
     return type(backend(tokenizer).model).__name__
 
 
+# Explainer tables read from a tokenizer.json (merge ranks, WordPiece settings, Unigram scores), built once per
+# tokenizer object. The entry keeps the tokenizer alive, so its id cannot be reused by another object.
+_PER_TOKENIZER: dict[tuple[str, int], tuple[object, object]] = {}
+
+
+def cached_per_tokenizer(kind: str, tokenizer, build):
+    """`build()` the first time this tokenizer object asks for `kind`, the cached value afterwards."""
+    key = (kind, id(tokenizer))
+    if key not in _PER_TOKENIZER:
+        _PER_TOKENIZER[key] = (tokenizer, build())
+    return _PER_TOKENIZER[key][1]
+
+
 def is_byte_level(tokenizer) -> bool:
     """True when every byte has a token (GPT-2's ByteLevel pre-tokenizer), so any text round-trips exactly."""
     return "ByteLevel" in repr(backend(tokenizer).pre_tokenizer)

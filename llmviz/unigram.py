@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from llmviz.tokenizers import backend, model_type, split_special
+from llmviz.tokenizers import backend, cached_per_tokenizer, model_type, split_special
 
 UNK_PENALTY = 10.0  # SentencePiece's kUnkPenalty: an unknown character scores min_score - 10
 
@@ -80,14 +80,12 @@ class UnigramModel:
     max_len: int  # longest piece, in characters: bounds the lattice search
 
 
-_MODELS: dict[int, tuple[object, UnigramModel]] = {}
-
-
 def unigram_model(tokenizer) -> UnigramModel:
     """The pieces, their scores and the unknown token of a Unigram tokenizer, read from its tokenizer.json."""
-    key = id(tokenizer)
-    if key in _MODELS and _MODELS[key][0] is tokenizer:
-        return _MODELS[key][1]
+    return cached_per_tokenizer("unigram", tokenizer, lambda: _build_unigram_model(tokenizer))
+
+
+def _build_unigram_model(tokenizer) -> UnigramModel:
     if model_type(tokenizer) != "Unigram":
         raise ValueError(f"viterbi needs a Unigram tokenizer such as load_tokenizer('unigram'); this one runs "
                          f"{model_type(tokenizer)}.")
@@ -99,7 +97,6 @@ def unigram_model(tokenizer) -> UnigramModel:
     scores = [float(score) for _, score in model["vocab"]]
     built = UnigramModel(vocab={p: i for i, p in enumerate(pieces)}, scores=scores, unk_id=model["unk_id"],
                          unk_score=min(scores) - UNK_PENALTY, max_len=max(map(len, pieces)))
-    _MODELS[key] = (tokenizer, built)
     return built
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from llmviz.tokenizers import backend, model_type, split_special
+from llmviz.tokenizers import backend, cached_per_tokenizer, model_type, split_special
 
 
 @dataclass
@@ -49,19 +49,16 @@ class WordPieceResult:
     ids: list[int]
 
 
-_SETTINGS: dict[int, tuple[object, dict]] = {}
-
-
 def wordpiece_settings(tokenizer) -> dict:
     """The WordPiece model's vocabulary, unknown token, continuation prefix and word-length limit (cached)."""
-    key = id(tokenizer)
-    if key in _SETTINGS and _SETTINGS[key][0] is tokenizer:
-        return _SETTINGS[key][1]
+    return cached_per_tokenizer("wordpiece", tokenizer, lambda: _build_wordpiece_settings(tokenizer))
+
+
+def _build_wordpiece_settings(tokenizer) -> dict:
     if model_type(tokenizer) != "WordPiece":
         raise ValueError(f"wordpiece needs a WordPiece tokenizer such as load_tokenizer('bert'); this one runs "
                          f"{model_type(tokenizer)}.")
     settings = json.loads(backend(tokenizer).to_str())["model"]
-    _SETTINGS[key] = (tokenizer, settings)
     return settings
 
 
