@@ -4,9 +4,7 @@ import pytest
 import torch
 
 import llmviz
-from llmviz.models import ModelLoadError
-from llmviz.viz import widgets_decoding
-from llmviz.viz.widgets_decoding import PredictReveal, prompt_model, temperature_explorer
+from llmviz.viz.widgets_decoding import PredictReveal, temperature_explorer
 
 
 @pytest.fixture(scope="module")
@@ -73,16 +71,3 @@ def test_predict_reveal_reports_errors():
     checkpoint = PredictReveal("what?", lambda guess: 1 / 0)
     checkpoint.button.click()
     assert "ZeroDivisionError" in checkpoint.output.outputs[0]["text"] and checkpoint.revealed is None
-
-
-def test_prompt_model_falls_back_with_a_notice(monkeypatch, capsys):
-    real_load = widgets_decoding.load
-
-    def fake_load(name):
-        if name == "smollm2-135m":
-            raise ModelLoadError("not set up")
-        return real_load(name)
-
-    monkeypatch.setattr(widgets_decoding, "load", fake_load)
-    lm = prompt_model()
-    assert lm.name == "tiny" and "not set up" in capsys.readouterr().out

@@ -15,20 +15,10 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 import torch
 
-from llmviz.models import ModelLoadError, load
+from llmviz.model_choice import prompt_model  # noqa: F401  (re-exported: the notebooks import it from here)
 from llmviz.viz.decoding import probability_bars
 from llmviz.viz.style import BLACK, token_axis, token_labels
 from llmviz.viz.widget_errors import run_safely, show_error
-
-
-def prompt_model(preferred: str = "smollm2-135m", fallback: str = "tiny"):
-    """The model for learners' own prompts: SmolLM2 when it is set up, else the tiny model with a one-line notice."""
-    try:
-        return load(preferred)
-    except ModelLoadError:
-        print(f"Note: {preferred} is not set up (run `python -m llmviz.smollm2` once); showing the {fallback} "
-              f"model, which knows only its small story world.")
-        return load(fallback)
 
 
 class PredictReveal(widgets.VBox):

@@ -1,7 +1,7 @@
 """The widgets of notebook 00 (the tour): which model to show, a guess-the-next-token checkpoint, and the linked
 view of a whole forward pass with a "next token" button.
 
-`default_model()` picks SmolLM2 when its converted cache is set up and the shipped tiny model otherwise.
+`default_model()` picks SmolLM2 when its converted cache is set up and memory allows, else the tiny model.
 `NextTokenGuess` lets a learner type a guess and reveal the model's top tokens. `Tour` wires a prompt box, a token
 strip, a position slider, a layer slider and a "next token" button to the one figure of `widgets_tour_figure`:
 moving a control only indexes data computed beforehand; a new prompt or the button re-runs the model (counted in
@@ -17,25 +17,19 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 import torch
 
-from llmviz.models import ModelLoadError, load
+from llmviz.model_choice import PREFERRED, prompt_model
 from llmviz.viz.style import readable_token
 from llmviz.viz.widget_errors import show_error
 from llmviz.viz.widgets_tour_figure import tour_data, tour_figure, update_tour_figure
 
-PREFERRED, FALLBACK = "smollm2-135m", "tiny"
 # A prompt each model can finish sensibly: the tiny model only knows its small story world.
 PROMPTS = {"tiny": "Once upon a time, a little cat", PREFERRED: "The capital of France is"}
 
 
-def default_model(preferred: str = PREFERRED, fallback: str = FALLBACK):
-    """The model the tour shows: `preferred` (SmolLM2) when it loads offline, else `fallback` with a one-line
-    notice saying why and how to set SmolLM2 up. Returns an LM."""
-    try:
-        return load(preferred)
-    except (ModelLoadError, OSError) as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        print(f"Showing the {fallback} model instead of {preferred}. {first}")
-        return load(fallback)
+def default_model():
+    """The model the tour shows: SmolLM2 when it is set up and memory allows, else the tiny model with a one-line
+    notice (llmviz.model_choice.prompt_model)."""
+    return prompt_model()
 
 
 def default_prompt(lm) -> str:
