@@ -41,7 +41,10 @@ def test_new_prompt_reruns_and_errors_show_in_the_output(lm):
     w = AttentionExplorer(lm, PROMPT)
     w.prompt.value = "The dog ran"
     assert w.model_runs == 2 and len(w.figure.data[0].z) == 3
-    assert w.figure.layout.xaxis.ticktext == tuple(lm.to_str_tokens("The dog ran"))
+    assert w.figure.layout.xaxis.ticktext == w.figure.layout.yaxis.ticktext == tuple(lm.to_str_tokens("The dog ran"))
+    w.layer.value = 1  # the new prompt's patterns, not the old ones
+    expected = lm.run_with_cache("The dog ran")[1]["pattern", 1][0, 0].tril()
+    torch.testing.assert_close(drawn(w.figure).nan_to_num(0.0), expected)
     w.prompt.value = ""
     assert "ValueError" in w.output.outputs[0]["text"] and len(w.figure.data[0].z) == 3
 
