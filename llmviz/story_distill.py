@@ -7,7 +7,7 @@ a seeded generator. Batches append to a JSON-lines file in ~/.cache/llmviz/corpu
 stop and resume: batch b always uses seed `seed + b`. This module writes text; it does not train or tokenize for
 training, and it never downloads anything (SmolLM2 comes from the local cache `llmviz prepare-smollm2` builds).
 
-    python -m llmviz.story_distill --tokens 500000      # about an hour on one CPU thread
+    python -m llmviz.story_distill --tokens 500000      # about 45 minutes on one CPU thread with bf16 units
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ def read_stories(path: Path = CACHE_FILE) -> list[str]:
 
 
 def generate_batch(lm, prompts: list[str], seed: int, max_new_tokens: int = 256) -> list[str]:
-    """One batch of stories from a chat model (left-padded, sampled at T=0.8, top-p 0.95), cleaned."""
+    """One batch of stories from a chat model, cleaned: left-padded, sampled at T=0.8 from the top 50 with a
+    repetition penalty of 1.1 (top-k rather than top-p: sorting 49,152 logits per row per step is slow)."""
     tok = lm.tokenizer
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     texts = [tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
@@ -82,13 +83,13 @@ def generate_batch(lm, prompts: list[str], seed: int, max_new_tokens: int = 256)
         tok.padding_side = side
     torch.manual_seed(seed)
     with torch.inference_mode():
-        out = lm.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=True, temperature=0.8, top_p=0.95,
-                                repetition_penalty=1.1, pad_token_id=pad)
+        out = lm.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=True, temperature=0.8, top_k=50,
+                                top_p=1.0, repetition_penalty=1.1, pad_token_id=pad)
     new = out[:, enc["input_ids"].shape[1]:]  # [batch, new]
     return [clean_story(s) for s in tok.batch_decode(new, skip_special_tokens=True)]
 
 
-def distill(lm, tokens: int, path: Path = CACHE_FILE, batch: int = 32, seed: int = 0, progress: bool = True) -> int:
+def distill(lm, tokens: int, path: Path = CACHE_FILE, batch: int = 96, seed: int = 0, progress: bool = True) -> int:
     """Append batches to `path` until it holds about `tokens` tokens of SmolLM2's own tokenizer; resumes where an
     earlier run stopped. Returns the token count now in the file."""
     from tqdm.auto import tqdm
@@ -116,13 +117,15 @@ def distill(lm, tokens: int, path: Path = CACHE_FILE, batch: int = 32, seed: int
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tokens", type=int, default=500_000, help="stop once the cache holds this many tokens")
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=96)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=CACHE_FILE)
     args = parser.parse_args(argv)
     import llmviz
 
-    lm = llmviz.load("smollm2-135m")
+    # bf16 uses the CPU's bf16 units (AMX / AVX512-BF16 here). With batch 96 and top-k: 189 tok/s against 61 tok/s
+    # for fp32, batch 48 and top-p, on one thread of this machine.
+    lm = llmviz.load("smollm2-135m", dtype=torch.bfloat16)
     print(f"{distill(lm, args.tokens, args.out, args.batch, args.seed):,} tokens in {args.out}")
 
 
