@@ -28,41 +28,53 @@ from llmviz.viz.tokens import TOKEN_TINTS
 
 
 def token_comparison(rows: Mapping[str, tuple[Sequence[str], Sequence[int]]],
-                     title: str = "One text, several tokenizers") -> go.Figure:
+                     title: str = "One text, several tokenizers", per_row: int | None = None) -> go.Figure:
     """One row per tokenizer: its pieces left to right (piece over id), so row length is the token count.
 
-    rows: {tokenizer name: (tokens, ids)}, in display order. Traces: [0] a heatmap [n_tokenizers, longest row]
-    whose z is the tint index (NaN past a row's end), text the cell label, customdata [name, position, piece, id].
+    rows: {tokenizer name: (tokens, ids)}, in display order. per_row: wrap each tokenizer's pieces onto lines of at
+    most this many cells, so a long text fits a notebook's width (None: one line each). Traces: [0] a heatmap
+    [lines, cells per line] whose z is the tint index (NaN past a row's end), text the cell label, customdata
+    [name, position, piece, id].
     """
     if not rows:
         raise ValueError("`rows` is empty; give {tokenizer name: (tokens, ids)} for at least one tokenizer.")
+    if per_row is not None and (not isinstance(per_row, int) or per_row < 1):
+        raise ValueError(f"`per_row` must be a positive int or None; got {per_row!r}.")
     names = list(rows)
     parsed = []
     for name in names:
         tokens, ids = rows[name]
         ids = [int(i) for i in (ids.tolist() if hasattr(ids, "tolist") else ids)]
         parsed.append((token_labels(check_length(tokens, len(ids), f"rows[{name!r}] tokens", "ids")), ids))
-    width = max(1, max(len(ids) for _, ids in parsed))
-    z = np.full((len(names), width), np.nan)
-    text = np.full((len(names), width), "", dtype=object)
-    custom = np.full((len(names), width, 4), "", dtype=object)
-    for r, (name, (labels, ids)) in enumerate(zip(names, parsed, strict=True)):
-        for c, (label, token_id) in enumerate(zip(labels, ids, strict=True)):
-            z[r, c] = c % len(TOKEN_TINTS)
-            text[r, c] = f"<b>{label}</b><br>{token_id}"
-            custom[r, c] = [plot_text(name), c, label, token_id]
+    longest = max(1, max(len(ids) for _, ids in parsed))
+    width = min(longest, per_row or longest)
+    lines = [(r, start) for r, (_, ids) in enumerate(parsed) for start in range(0, max(1, len(ids)), width)]
+    z = np.full((len(lines), width), np.nan)
+    text = np.full((len(lines), width), "", dtype=object)
+    custom = np.full((len(lines), width, 4), "", dtype=object)
+    for line, (r, start) in enumerate(lines):
+        labels, ids = parsed[r]
+        for c, (label, token_id) in enumerate(zip(labels[start:start + width], ids[start:start + width],
+                                                  strict=True)):
+            z[line, c] = (start + c) % len(TOKEN_TINTS)
+            text[line, c] = f"<b>{label}</b><br>{token_id}"
+            custom[line, c] = [plot_text(names[r]), start + c, label, token_id]
     fig = go.Figure(go.Heatmap(
         z=z, text=text, texttemplate="%{text}", textfont=dict(size=14, color="#222222"), customdata=custom,
         colorscale=categorical_colorscale(TOKEN_TINTS), zmin=-0.5, zmax=len(TOKEN_TINTS) - 0.5, showscale=False,
         xgap=3, ygap=6, hoverongaps=False,
         hovertemplate="%{customdata[0]}<br>token %{customdata[1]}: %{customdata[2]}<br>id: %{customdata[3]}"
                       "<extra></extra>"))
-    fig.update_layout(**base_layout(title, "token position", "tokenizer", height=90 * len(names) + 170,
+    wrapped = width < longest
+    fig.update_layout(**base_layout(title, "token position" + (" (hover for the position in the text)" if wrapped
+                                                               else ""), "tokenizer", height=90 * len(lines) + 170,
                                     width=max(600, min(1600, 90 * width + 260))))
-    fig.update_xaxes(tickmode="linear", dtick=1 if width <= 30 else 5, showgrid=False, zeroline=False)
-    fig.update_yaxes(tickmode="array", tickvals=list(range(len(names))), autorange="reversed", showgrid=False,
+    fig.update_xaxes(tickmode="linear", dtick=1 if width <= 30 else 5, showgrid=False, zeroline=False,
+                     showticklabels=not wrapped)
+    fig.update_yaxes(tickmode="array", tickvals=list(range(len(lines))), autorange="reversed", showgrid=False,
                      zeroline=False, ticklabelstandoff=6,
-                     ticktext=[f"{plot_text(n)} ({len(ids)})" for n, (_, ids) in zip(names, parsed, strict=True)])
+                     ticktext=[f"{plot_text(names[r])} ({len(parsed[r][1])})" if start == 0 else "↳ continued"
+                               for r, start in lines])
     return fig
 
 
