@@ -40,7 +40,8 @@ class Preset:
     batch: int = 16
     lr: float = 2e-3
     warmup: int = 100
-    story_share: float = 0.75
+    story_share: float = 0.75  # share of blocks from the generator's stories; the rest is classics (and distilled)
+    distilled_share: float = 0.0  # share of blocks from SmolLM2's own simple stories (story_distill.py)
     classics: bool = True
     tokenizer_from: str | None = None  # reuse this folder's tokenizer instead of training one
     seed: int = 0
@@ -143,7 +144,17 @@ def train(preset: Preset, out: Path, progress: bool = True, log=print) -> dict:
     if preset.classics:
         from llmviz.corpus import classics
         books = classics()
-    log(f"data: {len(train_stories):,} stories, {len(books)} classics ({time.time() - t0:.1f} s)")
+    distilled, val_distilled = [], []
+    if preset.distilled_share > 0:
+        from llmviz.story_distill import CACHE_FILE, read_stories
+        distilled = read_stories()
+        if len(distilled) < 100:
+            raise ValueError(f"distilled_share={preset.distilled_share} needs SmolLM2's stories in {CACHE_FILE}, "
+                             f"which holds {len(distilled)}; run `python -m llmviz.story_distill` first.")
+        cut = len(distilled) - max(20, len(distilled) // 20)  # the last 5 % are held out for validation
+        distilled, val_distilled = distilled[:cut], distilled[cut:]
+    log(f"data: {len(train_stories):,} stories, {len(distilled):,} distilled, {len(books)} classics "
+        f"({time.time() - t0:.1f} s)")
 
     if preset.tokenizer_from:
         tokenizer = AutoTokenizer.from_pretrained(preset.tokenizer_from)
@@ -157,6 +168,7 @@ def train(preset: Preset, out: Path, progress: bool = True, log=print) -> dict:
     story_stream = Stream(encode_docs(tokenizer, train_stories), eot)
     classic_stream = (Stream(encode_docs(tokenizer, [b["train"] for b in books.values()]), eot)
                       if books else None)
+    distilled_stream = Stream(encode_docs(tokenizer, distilled), eot) if distilled else None
     log(f"tokens: stories {len(story_stream.ids):,}, classics "
         f"{len(classic_stream.ids) if classic_stream else 0:,} ({time.time() - t0:.1f} s)")
 
@@ -181,7 +193,10 @@ def train(preset: Preset, out: Path, progress: bool = True, log=print) -> dict:
     for step in bar:
         rows = []
         for _ in range(preset.batch):
-            if classic_stream is None or rng.random() < preset.story_share:
+            r = rng.random()  # one draw per row picks the source: distilled, generated stories, or classics
+            if distilled_stream is not None and r < preset.distilled_share:
+                rows.append(distilled_stream.block(rng, preset.n_ctx, at_doc_start=rng.random() < 0.5))
+            elif classic_stream is None or r < preset.distilled_share + preset.story_share:
                 rows.append(story_stream.block(rng, preset.n_ctx, at_doc_start=rng.random() < 0.5))
             else:
                 rows.append(classic_stream.block(rng, preset.n_ctx, at_doc_start=False))
@@ -204,6 +219,8 @@ def train(preset: Preset, out: Path, progress: bool = True, log=print) -> dict:
     model = model.float().cpu().eval()
 
     val = {"stories": doc_loss(model, encode_docs(tokenizer, val_stories), preset.n_ctx)}
+    if val_distilled:
+        val["distilled"] = doc_loss(model, encode_docs(tokenizer, val_distilled), preset.n_ctx)
     if books:
         heldout = "\n\n".join(b["heldout"] for b in books.values())
         val["classics"] = doc_loss(model, chunk_text(heldout, tokenizer, preset.n_ctx)[:200], preset.n_ctx)
@@ -219,7 +236,8 @@ def train(preset: Preset, out: Path, progress: bool = True, log=print) -> dict:
                "final_train_loss": float(np.mean(losses[-50:])),
                "val_loss": {k: round(v, 4) for k, v in val.items()},
                "train_data_tokens": {"stories": int(len(story_stream.ids)),
-                                     "classics": int(len(classic_stream.ids)) if classic_stream else 0}}
+                                     "classics": int(len(classic_stream.ids)) if classic_stream else 0,
+                                     "distilled": int(len(distilled_stream.ids)) if distilled_stream else 0}}
     model.half().save_pretrained(out, safe_serialization=True)
     model.float()
     from llmviz.model_card import samples, write_card
@@ -239,6 +257,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tokenizer-from", help="reuse the tokenizer in this model folder")
     parser.add_argument("--no-classics", action="store_true", help="train on generated stories only")
+    parser.add_argument("--distilled-share", type=float, help="share of blocks from SmolLM2's stories (default 0)")
     parser.add_argument("--story-share", type=float, help="share of blocks drawn from stories (default 0.75)")
     args = parser.parse_args(argv)
     name = "smoke" if args.smoke else args.preset
@@ -253,6 +272,10 @@ def main(argv: list[str] | None = None) -> None:
         if not 0.0 < args.story_share <= 1.0:
             parser.error(f"--story-share={args.story_share} must lie in (0, 1].")
         preset = replace(preset, story_share=args.story_share)
+    if args.distilled_share is not None:
+        if not 0.0 <= args.distilled_share < 1.0:
+            parser.error(f"--distilled-share={args.distilled_share} must lie in [0, 1).")
+        preset = replace(preset, distilled_share=args.distilled_share)
     if args.no_classics:
         preset = replace(preset, classics=False)
     train(preset, args.out or DATA_DIR / "models" / name, log=lambda s: print(s, flush=True))

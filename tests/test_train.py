@@ -75,3 +75,20 @@ def test_stream_blocks_start_at_documents():
 def test_cli_rejects_a_budget_below_one_batch():
     with pytest.raises(SystemExit):
         main(["--smoke", "--tokens", "10"])
+
+
+def test_distilled_stories_join_the_mix_and_get_their_own_validation_loss(tmp_path, monkeypatch):
+    import llmviz.story_distill as sd
+
+    texts = [f"{name} saw a {thing}. {name} was happy and went home." for name in ("Ann", "Bo", "Cy", "Di", "Ed")
+             for thing in ("dog", "cat", "bird", "frog", "kite", "boat", "tree", "cake", "ball", "hat",
+                           "sun", "moon", "star", "cup", "bus", "car", "shoe", "sock", "fish", "duck")]
+    monkeypatch.setattr(sd, "read_stories", lambda: texts)
+    preset = replace(PRESETS["smoke"], distilled_share=0.5)
+    m = train(preset, tmp_path / "mixed", progress=False, log=lambda s: None)
+    assert m["train_data_tokens"]["distilled"] > 0 and m["preset"]["distilled_share"] == 0.5
+    # The held-out 5 % (20 stories at least) share the training stories' pattern, so they are easy to predict.
+    assert m["val_loss"]["distilled"] < math.log(PRESETS["smoke"].vocab) - 1.0
+    monkeypatch.setattr(sd, "read_stories", lambda: texts[:10])
+    with pytest.raises(ValueError, match="story_distill"):
+        train(preset, tmp_path / "too-few", progress=False, log=lambda s: None)
