@@ -89,16 +89,23 @@ def cases(lm, draft, prompt: str):
     None for the 64-token prompts) per widget."""
     from llmviz.viz.widgets_attention import AttentionExplorer
     from llmviz.viz.widgets_decoding import TemperatureExplorer
+    from llmviz.viz.widgets_depth import LensExplorer
     from llmviz.viz.widgets_detokenize import StreamExplorer
     from llmviz.viz.widgets_loop import LoopExplorer
     from llmviz.viz.widgets_sampling import FilterExplorer
     from llmviz.viz.widgets_speculative import SpeculativeExplorer
+    from llmviz.viz.widgets_tokenization import MergeExplorer
     from llmviz.viz.widgets_tour import Tour
 
+    words = [p[:38] for p in prompts_of_64_tokens(lm, 31, tokens=16)]  # the merge explorer takes <= 40 bytes
+    merges = MergeExplorer(words[0])
+    yield "01 MergeExplorer", merges, [("step", merges.step)], merges.text, merges.run, words[1:]
     tour = Tour(lm, prompt)
     yield "00 Tour", tour, [("position", tour.position), ("layer", tour.layer)], tour.prompt, None, None
     att = AttentionExplorer(lm, prompt)
     yield "04 AttentionExplorer", att, [("layer", att.layer), ("head", att.head)], att.prompt, None, None
+    lens = LensExplorer(lm, prompt)
+    yield "06 LensExplorer", lens, [("position", lens.position), ("layer", lens.layer)], lens.prompt, None, None
     temp = TemperatureExplorer(lm, prompt)
     yield "07 TemperatureExplorer", temp, [("temperature", temp.temperature)], temp.prompt, temp.run, None
     filt = FilterExplorer(lm, prompt)
@@ -141,7 +148,7 @@ def main() -> int:
         rows = [(control_name, time_moves(widget, control, slider_values(control), args.repeats), 50.0)
                 for control_name, control in controls]
         if text is not None:
-            label = "new 64-token prompt" if texts is None else "new 24-token text"
+            label = "new 64-token prompt" if texts is None else "new short text"
             rows.append((label, time_reruns(widget, text, texts or new_prompts[1:], button), 150.0))
         for action, times, goal in rows:
             p95 = percentile(times, 0.95)
