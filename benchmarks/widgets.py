@@ -91,6 +91,7 @@ def cases(lm, draft, prompt: str):
     from llmviz.viz.widgets_decoding import TemperatureExplorer
     from llmviz.viz.widgets_depth import LensExplorer
     from llmviz.viz.widgets_detokenize import StreamExplorer
+    from llmviz.viz.widgets_embeddings import NeighbourExplorer
     from llmviz.viz.widgets_loop import LoopExplorer
     from llmviz.viz.widgets_sampling import FilterExplorer
     from llmviz.viz.widgets_speculative import SpeculativeExplorer
@@ -100,6 +101,13 @@ def cases(lm, draft, prompt: str):
     words = [p[:38] for p in prompts_of_64_tokens(lm, 31, tokens=16)]  # the merge explorer takes <= 40 bytes
     merges = MergeExplorer(words[0])
     yield "01 MergeExplorer", merges, [("step", merges.step)], merges.text, merges.run, words[1:]
+    if lm.name == "tiny":  # the neighbour explorer's words are single tokens of the tiny model
+        from llmviz.embeddings import common_token_ids
+        from llmviz.stories import stories
+
+        near = NeighbourExplorer(lm, common_token_ids(lm, stories(300), n=1500), word="cat")
+        words = ["dog", "happy", "ran", "mom", "red", "tree", "cat"] * 5
+        yield "02 NeighbourExplorer", near, [("k", near.k)], near.word, None, words[:30]
     tour = Tour(lm, prompt)
     yield "00 Tour", tour, [("position", tour.position), ("layer", tour.layer)], tour.prompt, None, None
     att = AttentionExplorer(lm, prompt)
@@ -148,7 +156,7 @@ def main() -> int:
         rows = [(control_name, time_moves(widget, control, slider_values(control), args.repeats), 50.0)
                 for control_name, control in controls]
         if text is not None:
-            label = "new 64-token prompt" if texts is None else "new short text"
+            label = "new 64-token prompt" if texts is None else "new word or short text"
             rows.append((label, time_reruns(widget, text, texts or new_prompts[1:], button), 150.0))
         for action, times, goal in rows:
             p95 = percentile(times, 0.95)
