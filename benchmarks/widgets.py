@@ -77,7 +77,9 @@ def time_reruns(widget, text_control, prompts, button=None) -> list[float]:
 
 
 def slider_values(slider, most: int = 8) -> list:
-    """Up to `most` values spread over a slider's range (ints or floats)."""
+    """Up to `most` values spread over a slider's range (ints or floats), or a dropdown's options."""
+    if hasattr(slider, "options"):
+        return [value for _, value in slider.options] if isinstance(slider.options[0], tuple) else list(slider.options)
     lo, hi = slider.min, slider.max
     if isinstance(lo, int) and isinstance(hi, int):
         return sorted({lo + round(i * (hi - lo) / (most - 1)) for i in range(most)})
@@ -93,6 +95,7 @@ def cases(lm, draft, prompt: str):
     from llmviz.viz.widgets_detokenize import StreamExplorer
     from llmviz.viz.widgets_embeddings import NeighbourExplorer
     from llmviz.viz.widgets_loop import LoopExplorer
+    from llmviz.viz.widgets_positional import PositionExplorer
     from llmviz.viz.widgets_sampling import FilterExplorer
     from llmviz.viz.widgets_speculative import SpeculativeExplorer
     from llmviz.viz.widgets_tokenization import MergeExplorer
@@ -108,6 +111,9 @@ def cases(lm, draft, prompt: str):
         near = NeighbourExplorer(lm, common_token_ids(lm, stories(300), n=1500), word="cat")
         words = ["dog", "happy", "ran", "mom", "red", "tree", "cat"] * 5
         yield "02 NeighbourExplorer", near, [("k", near.k)], near.word, None, words[:30]
+    if lm.architecture == "gpt2":  # the position explorer draws the model's learned position table
+        pos = PositionExplorer(lm)
+        yield ("03 PositionExplorer", pos, [("position", pos.position), ("scheme", pos.scheme)], None, None, None)
     tour = Tour(lm, prompt)
     yield "00 Tour", tour, [("position", tour.position), ("layer", tour.layer)], tour.prompt, None, None
     att = AttentionExplorer(lm, prompt)
