@@ -8,6 +8,7 @@ stop and resume: batch b always uses seed `seed + b`. This module writes text; i
 training, and it never downloads anything (SmolLM2 comes from the local cache `llmviz prepare-smollm2` builds).
 
     python -m llmviz.story_distill --tokens 500000      # about 45 minutes on one CPU thread with bf16 units
+    python -m llmviz.story_distill --out ~/.cache/llmviz/corpus/smollm2_stories_2.jsonl --seed 1000000  # in parallel
 """
 
 from __future__ import annotations
@@ -61,12 +62,16 @@ def clean_story(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def read_stories(path: Path = CACHE_FILE) -> list[str]:
-    """Every non-empty story in the cache file, in the order written (an absent file gives [])."""
-    if not path.exists():
-        return []
-    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r["text"] for r in records if r["text"]]
+def read_stories(path: Path | None = None) -> list[str]:
+    """Every non-empty story in the cache file `path`, in the order written; by default every
+    smollm2_stories*.jsonl beside CACHE_FILE (parallel runs write one file each). Absent files give []."""
+    paths = [path] if path is not None else sorted(CACHE_FILE.parent.glob(CACHE_FILE.stem + "*.jsonl"))
+    stories = []
+    for p in paths:
+        if p.exists():
+            records = [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+            stories += [r["text"] for r in records if r["text"]]
+    return stories
 
 
 def generate_batch(lm, prompts: list[str], seed: int, max_new_tokens: int = 256) -> list[str]:
