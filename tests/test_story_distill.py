@@ -55,3 +55,12 @@ def test_distill_appends_and_resumes(chat_lm, tmp_path, monkeypatch):
     assert read_stories(path) == ["The dog ran home."] * 6
     with pytest.raises(ValueError, match="tokens=0"):
         distill(chat_lm, tokens=0, path=path)
+
+
+def test_read_stories_joins_every_parallel_file(tmp_path, monkeypatch):
+    import llmviz.story_distill as sd
+
+    monkeypatch.setattr(sd, "CACHE_FILE", tmp_path / "smollm2_stories.jsonl")
+    for name, text in (("smollm2_stories.jsonl", "One."), ("smollm2_stories_2.jsonl", "Two."), ("other.jsonl", "No.")):
+        (tmp_path / name).write_text(json.dumps({"batch": 0, "seed": 0, "tokens": 2, "text": text}) + "\n")
+    assert read_stories() == ["One.", "Two."]
