@@ -50,10 +50,18 @@ def story_prompts(n: int, seed: int) -> list[str]:
                           feature=rng.choice(FEATURES)) for _ in range(n)]
 
 
+def comma_after_opening(text: str) -> str:
+    """'Once upon a time in ...' -> 'Once upon a time, in ...': children's books set the opening phrase off with a
+    comma, and SmolLM2 leaves it out in about 55 % of its stories; mixed in unedited, they pulled the tiny model's
+    P(',' | 'Once upon a time') from 0.99 to 0.64. Idempotent."""
+    return re.sub(r"\b(Once upon a time)(?=\s)", r"\1,", text)
+
+
 def clean_story(text: str) -> str:
     """Keep whole sentences only: cut an unfinished last sentence (generation stops at a token budget), drop a
-    leading title line ("Title: ..." or "**...**") and normalize blank lines. Returns '' if nothing is left."""
-    text = text.strip()
+    leading title line ("Title: ..." or "**...**"), put a comma after "Once upon a time" and normalize blank lines.
+    Returns '' if nothing is left."""
+    text = comma_after_opening(text.strip())
     lines = text.split("\n")
     if lines and (lines[0].lower().startswith("title") or lines[0].startswith("**") or lines[0].startswith("#")):
         text = "\n".join(lines[1:]).strip()
@@ -70,7 +78,7 @@ def read_stories(path: Path | None = None) -> list[str]:
     for p in paths:
         if p.exists():
             records = [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
-            stories += [r["text"] for r in records if r["text"]]
+            stories += [comma_after_opening(r["text"]) for r in records if r["text"]]  # files written before the rule
     return stories
 
 

@@ -64,3 +64,12 @@ def test_read_stories_joins_every_parallel_file(tmp_path, monkeypatch):
     for name, text in (("smollm2_stories.jsonl", "One."), ("smollm2_stories_2.jsonl", "Two."), ("other.jsonl", "No.")):
         (tmp_path / name).write_text(json.dumps({"batch": 0, "seed": 0, "tokens": 2, "text": text}) + "\n")
     assert read_stories() == ["One.", "Two."]
+
+
+def test_opening_phrase_gets_its_comma_once():
+    from llmviz.story_distill import comma_after_opening
+
+    assert comma_after_opening("Once upon a time in a wood, a fox.") == "Once upon a time, in a wood, a fox."
+    assert comma_after_opening("Once upon a time, there was a cat.") == "Once upon a time, there was a cat."
+    assert comma_after_opening(comma_after_opening("Once upon a time there")) == "Once upon a time, there"
+    assert clean_story("Once upon a time there was a dog. It") == "Once upon a time, there was a dog."
