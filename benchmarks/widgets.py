@@ -94,6 +94,7 @@ def cases(lm, draft, prompt: str):
     from llmviz.viz.widgets_depth import LensExplorer
     from llmviz.viz.widgets_detokenize import StreamExplorer
     from llmviz.viz.widgets_embeddings import NeighbourExplorer
+    from llmviz.viz.widgets_feed_forward import NeuronExplorer
     from llmviz.viz.widgets_loop import LoopExplorer
     from llmviz.viz.widgets_positional import PositionExplorer
     from llmviz.viz.widgets_sampling import FilterExplorer
@@ -118,6 +119,9 @@ def cases(lm, draft, prompt: str):
     yield "00 Tour", tour, [("position", tour.position), ("layer", tour.layer)], tour.prompt, None, None
     att = AttentionExplorer(lm, prompt)
     yield "04 AttentionExplorer", att, [("layer", att.layer), ("head", att.head)], att.prompt, None, None
+    neurons = NeuronExplorer(lm, prompt)
+    yield ("05 NeuronExplorer", neurons, [(n, getattr(neurons, n)) for n in ("layer", "position", "neuron")],
+           neurons.prompt, None, None)
     lens = LensExplorer(lm, prompt)
     yield "06 LensExplorer", lens, [("position", lens.position), ("layer", lens.layer)], lens.prompt, None, None
     temp = TemperatureExplorer(lm, prompt)
