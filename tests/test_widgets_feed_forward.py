@@ -45,6 +45,8 @@ def test_sliders_show_the_captured_activations_without_running_the_model(lm, cac
         top = post[position].topk(TOP)  # the right panel: the token's strongest neurons, largest first
         torch.testing.assert_close(bars(w.figure, 1), top.values)
         assert list(w.figure.data[1].customdata) == top.indices.tolist()
+        assert list(w.figure.layout.xaxis2.ticktext) == [str(i) for i in top.indices.tolist()]
+        assert w.figure.layout.annotations[1].text.endswith(lm.to_str_tokens(PROMPT)[position])
         assert f"Layer {layer}" in w.figure.layout.title.text
         assert f"Neuron {neuron}" in w.figure.layout.annotations[0].text
         colors = w.figure.data[0].marker.color  # the chosen token stands out
@@ -58,6 +60,7 @@ def test_new_prompt_reruns_and_errors_show_in_the_output(lm):
     w.prompt.value = "The dog ran"
     n = len(lm.to_str_tokens("The dog ran"))
     assert w.model_runs == 2 and len(w.figure.data[0].y) == n
+    assert list(w.figure.layout.xaxis.ticktext) == lm.to_str_tokens("The dog ran")
     assert w.position.max == n - 1 and w.position.value == n - 1
     assert w.figure.layout.xaxis.ticktext == tuple(lm.to_str_tokens("The dog ran"))
     w.prompt.value = ""

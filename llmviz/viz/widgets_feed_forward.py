@@ -77,30 +77,40 @@ def firing_checkpoint(lm, cache, tokens: list[str], layer: int, position: int = 
     return PredictReveal(question, lambda guess: firing_answer(acts, layer, position, guess), placeholder="e.g. 50%")
 
 
-def neuron_figure(acts: np.ndarray, tokens: list[str], layer: int, position: int, neuron: int) -> go.Figure:
-    """Two bar panels from acts [layer, pos, d_mlp]: [0] neuron `neuron` of `layer` on every token (the chosen
-    token orange); [1] the TOP largest activations of the token at `position` (the chosen neuron orange)."""
+def neuron_panels(acts: np.ndarray, tokens: list[str], layer: int, position: int, neuron: int) -> dict:
+    """What `neuron_figure` draws, as data, so a widget can update its traces without building a figure: the
+    neuron's activation on every token [pos], the token's TOP neurons and their activations, colours and titles."""
     n_layers, n_pos, d_mlp = acts.shape
     if not (0 <= layer < n_layers and 0 <= position < n_pos and 0 <= neuron < d_mlp):
         raise ValueError(f"layer must be in 0..{n_layers - 1}, position in 0..{n_pos - 1} and neuron in "
                          f"0..{d_mlp - 1}; got layer={layer}, position={position}, neuron={neuron}.")
     labels = token_labels(tokens)
-    column = acts[layer, :, neuron]  # [pos]
     best = top_neurons(acts[layer, position])
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.58, 0.42], horizontal_spacing=0.1, subplot_titles=[
-        f"Neuron {neuron} on every token", f"Top {len(best)} neurons for {labels[position]}"])
+    return dict(
+        labels=labels, column=acts[layer, :, neuron], column_colors=[ORANGE if i == position else BLUE
+                                                                      for i in range(n_pos)],
+        best=best, best_values=acts[layer, position, best], best_colors=[ORANGE if i == neuron else BLUE for i in best],
+        column_hover=f"%{{customdata}}<br>neuron {neuron}: %{{y:{EXACT}}}<extra></extra>",
+        titles=(f"Neuron {neuron} on every token", f"Top {len(best)} neurons for {labels[position]}"),
+        title=f"Layer {layer}: which MLP neurons fire on which tokens")
+
+
+def neuron_figure(acts: np.ndarray, tokens: list[str], layer: int, position: int, neuron: int) -> go.Figure:
+    """Two bar panels from acts [layer, pos, d_mlp]: [0] neuron `neuron` of `layer` on every token (the chosen
+    token orange); [1] the TOP largest activations of the token at `position` (the chosen neuron orange)."""
+    d = neuron_panels(acts, tokens, layer, position, neuron)
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.58, 0.42], horizontal_spacing=0.1,
+                        subplot_titles=list(d["titles"]))
+    fig.add_trace(go.Bar(x=list(range(len(d["labels"]))), y=d["column"], customdata=d["labels"], showlegend=False,
+                         marker=dict(color=d["column_colors"]), hovertemplate=d["column_hover"]), row=1, col=1)
     fig.add_trace(go.Bar(
-        x=list(range(n_pos)), y=column, customdata=labels, showlegend=False,
-        marker=dict(color=[ORANGE if i == position else BLUE for i in range(n_pos)]),
-        hovertemplate=f"%{{customdata}}<br>neuron {neuron}: %{{y:{EXACT}}}<extra></extra>"), row=1, col=1)
-    fig.add_trace(go.Bar(
-        x=list(range(len(best))), y=acts[layer, position, best], customdata=best, showlegend=False,
-        marker=dict(color=[ORANGE if i == neuron else BLUE for i in best]),
+        x=list(range(len(d["best"]))), y=d["best_values"], customdata=d["best"], showlegend=False,
+        marker=dict(color=d["best_colors"]),
         hovertemplate="neuron %{customdata}<br>activation: %{y:" + EXACT + "}<extra></extra>"), row=1, col=2)
-    fig.update_layout(**base_layout(f"Layer {layer}: which MLP neurons fire on which tokens", "token",
-                                    "activation (hook_post)", height=480, width=880, bargap=0.15))
-    fig.update_xaxes(**token_axis(labels), tickangle=-45, row=1, col=1)
-    fig.update_xaxes(tickmode="array", tickvals=list(range(len(best))), ticktext=[str(i) for i in best],
+    fig.update_layout(**base_layout(d["title"], "token", "activation (hook_post)", height=480, width=880,
+                                    bargap=0.15))
+    fig.update_xaxes(**token_axis(d["labels"]), tickangle=-45, row=1, col=1)
+    fig.update_xaxes(tickmode="array", tickvals=list(range(len(d["best"]))), ticktext=[str(i) for i in d["best"]],
                      tickangle=-45, title_text="neuron", row=1, col=2)
     fig.update_yaxes(zeroline=True, zerolinecolor="#888888")
     fig.update_annotations(font_size=16)
@@ -136,12 +146,17 @@ class NeuronExplorer(widgets.VBox):
         return result
 
     def _redraw(self) -> None:
-        fresh = neuron_figure(self.acts, self.tokens, self.layer.value, self.position.value, self.neuron.value)
-        with self.figure.batch_update():  # cheap: two short bar series, no model
-            for old, new in zip(self.figure.data, fresh.data, strict=True):
-                old.update(x=new.x, y=new.y, customdata=new.customdata, marker=new.marker,
-                           hovertemplate=new.hovertemplate)
-            self.figure.layout.update(fresh.layout)
+        d = neuron_panels(self.acts, self.tokens, self.layer.value, self.position.value, self.neuron.value)
+        column, best = self.figure.data
+        with self.figure.batch_update():  # only the changed values: rebuilding the subplot figure took ~200 ms
+            column.update(x=list(range(len(d["labels"]))), y=d["column"], customdata=d["labels"],
+                          marker_color=d["column_colors"], hovertemplate=d["column_hover"])
+            best.update(y=d["best_values"], customdata=d["best"], marker_color=d["best_colors"])
+            self.figure.layout.title.text = d["title"]
+            for annotation, text in zip(self.figure.layout.annotations, d["titles"], strict=True):
+                annotation.text = text
+            self.figure.layout.xaxis.update(**token_axis(d["labels"]))
+            self.figure.layout.xaxis2.update(ticktext=[str(i) for i in d["best"]])
 
     def _on_choice(self, _change=None) -> None:
         if not self._holding:  # a new prompt moves the token slider itself, then redraws once
