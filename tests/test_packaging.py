@@ -38,6 +38,7 @@ def test_core_dependencies_are_declared():
             "matplotlib", "accelerate", "gguf"} <= names
     transformers = next(Requirement(r) for r in PYPROJECT["project"]["dependencies"] if r.startswith("transformers"))
     assert "5.23" in transformers.specifier and "6.0" not in transformers.specifier
+    assert "5.40" not in transformers.specifier  # past_key_values= is removed there (deprecated since 5.24)
     extras = PYPROJECT["project"]["optional-dependencies"]
     assert {Requirement(r).name for r in extras["lab"]} >= {"jupyterlab"}
     assert {Requirement(r).name for r in extras["test"]} >= {"pytest", "nbval", "hypothesis", "scipy", "playwright"}
