@@ -18,6 +18,7 @@ import torch
 
 from llmviz.forward import eos_ids, new_cache
 from llmviz.generation import check_int
+from llmviz.hf_cache import cache_argument
 
 NEG = -1.0e9  # HF's "impossible" score, added rather than set, exactly as HF does
 
@@ -95,7 +96,7 @@ def beam_search(lm, prompt, num_beams: int = 4, max_new_tokens: int = 8, length_
     cur_len = prompt_len
     while True:
         with torch.no_grad():
-            out = lm.model(input_ids=running[:, fed:], past_key_values=past, use_cache=True)
+            out = lm.model(input_ids=running[:, fed:], use_cache=True, **cache_argument(past))
         fed = cur_len
         log_probs = torch.log_softmax(out.logits[:, -1].float().cpu(), dim=-1)  # [beam, vocab]
         vocab = log_probs.shape[-1]

@@ -23,6 +23,7 @@ from transformers import AttentionInterface, DynamicCache
 from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
 from llmviz.cache import ActivationCache
+from llmviz.hf_cache import cache_argument, returned_cache
 from llmviz.names import dims, names_for, numel, parse
 
 ATTENTION_IMPLEMENTATION = "llmviz"
@@ -251,7 +252,7 @@ def run_with_cache(lm, text_or_ids, names=None, dtype: torch.dtype | None = None
         token = _ACTIVE.set(capture)
         with torch.no_grad():
             out = model(input_ids=tokens, attention_mask=attention_mask, position_ids=position_ids,
-                        past_key_values=past_key_values, use_cache=use_cache or past_key_values is not None)
+                        use_cache=use_cache or past_key_values is not None, **cache_argument(past_key_values))
     finally:
         if token is not None:
             _ACTIVE.reset(token)
@@ -266,5 +267,5 @@ def run_with_cache(lm, text_or_ids, names=None, dtype: torch.dtype | None = None
         raise RuntimeError(f"Capture produced no tensor for {missing[:5]} (of {len(missing)}); the model's modules do "
                            f"not match llmviz's {lm.architecture} site table (names.py).")
     tensors = {n: capture.store[n] for n in wanted}  # forward order, as declared
-    return logits, ActivationCache(tensors, lm.architecture, lm.n_layers, out.past_key_values)
+    return logits, ActivationCache(tensors, lm.architecture, lm.n_layers, returned_cache(out))
 

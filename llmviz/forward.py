@@ -12,6 +12,8 @@ import importlib.util
 
 import torch
 
+from llmviz.hf_cache import cache_argument, returned_cache
+
 DEFAULT_CAPTURE = "default"  # every layer's attention pattern for the new position: small, and grows only with pos
 
 
@@ -52,8 +54,8 @@ def forward(lm, input_ids: torch.Tensor, past, names: list[str] | None):
         logits, cache = run_with_cache(lm, input_ids, names=names, past_key_values=past, use_cache=use_cache)
         return logits, (cache.past_key_values if use_cache else None), cache
     with torch.no_grad():
-        out = lm.model(input_ids=input_ids, past_key_values=past, use_cache=use_cache)
-    return out.logits, (out.past_key_values if use_cache else None), None
+        out = lm.model(input_ids=input_ids, use_cache=use_cache, **cache_argument(past))
+    return out.logits, (returned_cache(out) if use_cache else None), None
 
 
 def new_cache(lm):

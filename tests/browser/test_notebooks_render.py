@@ -42,6 +42,10 @@ CELL_STATE = """() => {
     errors: cells.flatMap(cell => cell.model.outputs.toJSON())
                  .filter(output => output.output_type === 'error')
                  .map(output => output.ename + ': ' + output.evalue),
+    // Warnings (e.g. a library's deprecation notice) print to stderr: a pink box a learner takes for an error.
+    stderr: cells.flatMap(cell => cell.model.outputs.toJSON())
+                 .filter(output => output.output_type === 'stream' && output.name === 'stderr')
+                 .map(output => String(output.text).slice(0, 200)),
   };
 }"""
 
@@ -102,6 +106,7 @@ def test_notebook_renders_and_responds(page, lab_server, name):
     open_notebook(page, base, token, name)
     state = run_all(page)
     assert not state["errors"], f"{name}: error outputs {state['errors']}"
+    assert not state["stderr"], f"{name}: warnings printed to stderr {state['stderr']}"
     page.wait_for_timeout(1000)
     assert page.locator(".jp-OutputArea-output .widget-slider").count() > 0, f"{name}: no slider rendered"
     assert page.locator(".js-plotly-plot").count() > 0, f"{name}: no plotly figure rendered"
