@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from llmviz.bytelevel import readable_bytes
+from llmviz.positional import cosine_similarity_matrix
 
 
 def embedding_matrix(lm) -> torch.Tensor:
@@ -57,9 +58,9 @@ def unit_rows(matrix: torch.Tensor) -> torch.Tensor:
 
 
 def cosine_similarity(vectors: torch.Tensor) -> torch.Tensor:
-    """[n, d] -> [n, n]: cos(a, b) = a·b / (|a| |b|) for every pair of rows; 1 on the diagonal."""
-    unit = unit_rows(vectors).double()  # float64 so the diagonal is 1 to rounding
-    return (unit @ unit.T).float()
+    """[n, d] -> [n, n] float32: cos(a, b) = a·b / (|a| |b|) for every pair of rows; 1 on the diagonal (computed
+    in float64 by positional.cosine_similarity_matrix, the same table notebook 03 draws for positions)."""
+    return cosine_similarity_matrix(vectors.float())
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """How every llmviz widget reports an error: in its own output area, in one line, never swallowed.
 
 A callback that fails (a bad prompt, an out-of-range setting) must not vanish into the browser console, where a
-learner never looks; it must not take the widget down either. Widgets catch, and call `show_error`.
+learner never looks; it must not take the widget down either. Widgets catch, and call `show_error`. The one
+check every prompt-taking widget makes, `prompt_ids`, lives here too, so they all word it the same way.
 """
 
 from __future__ import annotations
@@ -22,3 +23,13 @@ def run_safely(output: widgets.Output, callback) -> None:
         output.outputs = ()
     except Exception as err:  # shown in the widget's output area, never swallowed
         show_error(output, err)
+
+
+def prompt_ids(lm, text_or_ids, max_tokens: int, view: str = "this view"):
+    """ids [1, pos] of a prompt for a widget that draws one cell or bar per token: `lm.to_tokens` (which refuses an
+    empty or over-long prompt), then a ValueError when pos > max_tokens, naming the length and `view`'s limit."""
+    ids = lm.to_tokens(text_or_ids)
+    if ids.shape[1] > max_tokens:
+        raise ValueError(f"The prompt has {ids.shape[1]} tokens; {view} shows at most {max_tokens}. "
+                         "Use a shorter prompt.")
+    return ids

@@ -19,7 +19,7 @@ import torch
 from llmviz.viz._data import nan_to_none
 from llmviz.viz.attention import attention_heatmap, causal_mask, masked_values
 from llmviz.viz.style import readable_token
-from llmviz.viz.widget_errors import show_error
+from llmviz.viz.widget_errors import prompt_ids, show_error
 
 MAX_TOKENS = 64  # one heatmap cell per token pair: longer prompts stop being readable
 
@@ -27,10 +27,7 @@ MAX_TOKENS = 64  # one heatmap cell per token pair: longer prompts stop being re
 def capture_patterns(lm, text_or_ids) -> tuple[list[str], np.ndarray]:
     """(readable tokens [pos], patterns [layer, head, query_pos, key_pos]) from one forward that keeps only
     hook_pattern. Raises ValueError for prompts longer than MAX_TOKENS tokens."""
-    ids = lm.to_tokens(text_or_ids)  # [1, pos]; validates the prompt
-    if ids.shape[1] > MAX_TOKENS:
-        raise ValueError(f"The prompt has {ids.shape[1]} tokens; this view shows at most {MAX_TOKENS}. "
-                         "Use a shorter prompt.")
+    ids = prompt_ids(lm, text_or_ids, MAX_TOKENS)  # [1, pos]
     _, cache = lm.run_with_cache(ids, names=lambda name: name.endswith("hook_pattern"))
     patterns = torch.stack([cache["pattern", L][0] for L in range(lm.n_layers)])  # [layer, head, q, k]
     return lm.to_str_tokens(ids), patterns.float().numpy()

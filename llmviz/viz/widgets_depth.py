@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 from llmviz.lens import LogitLens, logit_lens
 from llmviz.viz.decoding import bar_marker, probability_bars
 from llmviz.viz.style import readable_token, token_axis, token_labels
-from llmviz.viz.widget_errors import run_safely
+from llmviz.viz.widget_errors import prompt_ids, run_safely
 from llmviz.viz.widgets_decoding import PredictReveal
 
 MAX_TOKENS = 64  # one slider step per position: longer prompts stop being explorable
@@ -109,10 +109,7 @@ class LensExplorer(widgets.VBox):
         super().__init__([self.prompt, self.position, self.layer, self.where, self.output, self.figure])
 
     def _run(self, text_or_ids) -> None:
-        ids = self.lm.to_tokens(text_or_ids)  # [1, pos]; raises a clear ValueError for an empty prompt
-        if ids.shape[1] > MAX_TOKENS:
-            raise ValueError(f"The prompt has {ids.shape[1]} tokens; this view shows at most {MAX_TOKENS}. "
-                             "Use a shorter prompt.")
+        ids = prompt_ids(self.lm, text_or_ids, MAX_TOKENS)  # [1, pos]
         _, cache = self.lm.run_with_cache(ids, names=lambda name: "resid_p" in name)  # resid_pre/post only
         self.model_runs += 1
         self.lens = logit_lens(self.lm, cache, top_k=self.top_k)

@@ -20,7 +20,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from llmviz.viz.style import BLUE, EXACT, ORANGE, base_layout, readable_token, token_axis, token_labels
-from llmviz.viz.widget_errors import run_safely
+from llmviz.viz.widget_errors import prompt_ids, run_safely
 from llmviz.viz.widgets_decoding import PredictReveal
 
 MAX_TOKENS = 64  # one bar per token in the left panel: longer prompts stop being readable
@@ -31,10 +31,7 @@ def capture_neurons(lm, text_or_ids) -> tuple[list[str], np.ndarray]:
     """(tokens [pos], neuron activations [layer, pos, d_mlp]) from one forward that keeps only `mlp.hook_post`.
 
     Raises ValueError for an empty prompt (from lm.to_tokens) or one longer than MAX_TOKENS tokens."""
-    ids = lm.to_tokens(text_or_ids)  # [1, pos]; validates the prompt
-    if ids.shape[1] > MAX_TOKENS:
-        raise ValueError(f"The prompt has {ids.shape[1]} tokens; this view shows at most {MAX_TOKENS}. "
-                         "Use a shorter prompt.")
+    ids = prompt_ids(lm, text_or_ids, MAX_TOKENS)  # [1, pos]
     _, cache = lm.run_with_cache(ids, names=lambda name: name.endswith("mlp.hook_post"))
     acts = torch.stack([cache["post", L][0] for L in range(lm.n_layers)])  # [layer, pos, d_mlp]
     return lm.to_str_tokens(ids), acts.float().numpy()

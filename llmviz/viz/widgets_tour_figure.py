@@ -30,6 +30,7 @@ from llmviz.viz.style import (
     base_layout,
     token_labels,
 )
+from llmviz.viz.widget_errors import prompt_ids
 
 MAX_TOKENS = 128  # the tour draws every position in every panel; longer prompts belong in the stage notebooks
 TOP_K = 10
@@ -59,10 +60,7 @@ class TourData:
 def tour_data(lm, text_or_ids) -> TourData:
     """Run `lm` once on a prompt (text or ids) and keep what the tour shows. Raises ValueError for prompts longer
     than MAX_TOKENS tokens or empty ones (from lm.to_tokens)."""
-    ids = lm.to_tokens(text_or_ids)  # [1, pos]; validates the prompt
-    if ids.shape[1] > MAX_TOKENS:
-        raise ValueError(f"The prompt has {ids.shape[1]} tokens; the tour shows at most {MAX_TOKENS}. "
-                         "Use a shorter prompt.")
+    ids = prompt_ids(lm, text_or_ids, MAX_TOKENS, view="the tour")  # [1, pos]
     logits, cache = lm.run_with_cache(ids, names=tour_names(lm))
     probs = torch.softmax(logits[0].float(), dim=-1)  # [pos, vocab]
     top = probs.topk(TOP_K, dim=-1)
