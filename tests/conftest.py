@@ -65,6 +65,15 @@ def tiny_lm():
     return llmviz.load("tiny")
 
 
+STORY_PROMPT = "Once upon a time, a little cat saw a big dog"  # the widget tests' shared prompt
+
+
+@pytest.fixture(scope="session")
+def story_cache(tiny_lm):
+    """Every tensor the tiny model captures on STORY_PROMPT: an independent source for the widgets' numbers."""
+    return tiny_lm.run_with_cache(STORY_PROMPT)[1]
+
+
 @pytest.fixture(scope="session")
 def smollm2_lm():
     """SmolLM2-135M-Instruct from its local cache (set-up converts it). Tests using it are marked slow."""

@@ -4,20 +4,8 @@ only index it, a new prompt re-runs the model, and errors appear in the widget's
 import pytest
 import torch
 
-import llmviz
 from llmviz.viz.widgets_attention import MAX_TOKENS, AttentionExplorer, AttentionGuess, capture_patterns
-
-PROMPT = "Once upon a time, a little cat saw a big dog"
-
-
-@pytest.fixture(scope="module")
-def lm():
-    return llmviz.load("tiny")
-
-
-@pytest.fixture(scope="module")
-def cache(lm):
-    return lm.run_with_cache(PROMPT)[1]  # every name: an independent source for the widget's patterns
+from tests.conftest import STORY_PROMPT as PROMPT
 
 
 def drawn(figure) -> torch.Tensor:
@@ -25,11 +13,11 @@ def drawn(figure) -> torch.Tensor:
     return torch.tensor([[float("nan") if v is None else v for v in row] for row in figure.data[0].z])
 
 
-def test_sliders_show_the_captured_pattern_without_running_the_model(lm, cache):
-    w = AttentionExplorer(lm, PROMPT)
-    for layer, head in [(0, 0), (lm.n_layers - 1, 2), (1, lm.n_heads - 1)]:
+def test_sliders_show_the_captured_pattern_without_running_the_model(tiny_lm, story_cache):
+    w = AttentionExplorer(tiny_lm, PROMPT)
+    for layer, head in [(0, 0), (tiny_lm.n_layers - 1, 2), (1, tiny_lm.n_heads - 1)]:
         w.layer.value, w.head.value = layer, head
-        expected = cache["pattern", layer][0, head].tril()  # masked cells drawn empty
+        expected = story_cache["pattern", layer][0, head].tril()  # masked cells drawn empty
         shown = drawn(w.figure)
         assert torch.isnan(shown).eq(torch.ones_like(expected, dtype=torch.bool).triu(1)).all()
         torch.testing.assert_close(shown.nan_to_num(0.0), expected)
@@ -37,30 +25,31 @@ def test_sliders_show_the_captured_pattern_without_running_the_model(lm, cache):
     assert w.model_runs == 1 and not w.output.outputs
 
 
-def test_new_prompt_reruns_and_errors_show_in_the_output(lm):
-    w = AttentionExplorer(lm, PROMPT)
+def test_new_prompt_reruns_and_errors_show_in_the_output(tiny_lm):
+    w = AttentionExplorer(tiny_lm, PROMPT)
     w.prompt.value = "The dog ran"
     assert w.model_runs == 2 and len(w.figure.data[0].z) == 3
-    assert w.figure.layout.xaxis.ticktext == w.figure.layout.yaxis.ticktext == tuple(lm.to_str_tokens("The dog ran"))
+    tokens = tuple(tiny_lm.to_str_tokens("The dog ran"))
+    assert w.figure.layout.xaxis.ticktext == w.figure.layout.yaxis.ticktext == tokens
     w.layer.value = 1  # the new prompt's patterns, not the old ones
-    expected = lm.run_with_cache("The dog ran")[1]["pattern", 1][0, 0].tril()
+    expected = tiny_lm.run_with_cache("The dog ran")[1]["pattern", 1][0, 0].tril()
     torch.testing.assert_close(drawn(w.figure).nan_to_num(0.0), expected)
     w.prompt.value = ""
     assert "ValueError" in w.output.outputs[0]["text"] and len(w.figure.data[0].z) == 3
 
 
-def test_long_prompts_are_refused(lm):
+def test_long_prompts_are_refused(tiny_lm):
     with pytest.raises(ValueError, match="at most"):
-        capture_patterns(lm, [1] * (MAX_TOKENS + 1))
+        capture_patterns(tiny_lm, [1] * (MAX_TOKENS + 1))
 
 
-def test_guess_reveals_the_row_of_weights(lm, cache):
-    row = cache["pattern", 1][0, 2, -1]
-    g = AttentionGuess(lm, PROMPT, layer=1, head=2)
+def test_guess_reveals_the_row_of_weights(tiny_lm, story_cache):
+    row = story_cache["pattern", 1][0, 2, -1]
+    g = AttentionGuess(tiny_lm, PROMPT, layer=1, head=2)
     assert "Most attention" not in g.result.value
     g.guess.value = int(row.argmax())
     g.reveal.click()
     assert g.result.value.startswith("Your guess is right") and not g.output.outputs
     torch.testing.assert_close(torch.tensor(g.weights), row)
     with pytest.raises(ValueError, match="head in"):
-        AttentionGuess(lm, PROMPT, layer=0, head=lm.n_heads)
+        AttentionGuess(tiny_lm, PROMPT, layer=0, head=tiny_lm.n_heads)

@@ -3,18 +3,12 @@
 import pytest
 import torch
 
-import llmviz
 from llmviz.viz.widgets_decoding import PredictReveal, temperature_explorer
 
 
-@pytest.fixture(scope="module")
-def lm():
-    return llmviz.load("tiny")
-
-
-def test_temperature_slider_rescales_stored_logits_without_rerunning(lm):
-    w = temperature_explorer(lm, "Once upon a time", n=10)
-    logits, _ = lm.run_with_cache("Once upon a time")  # independent forward
+def test_temperature_slider_rescales_stored_logits_without_rerunning(tiny_lm):
+    w = temperature_explorer(tiny_lm, "Once upon a time", n=10)
+    logits, _ = tiny_lm.run_with_cache("Once upon a time")  # independent forward
     top = torch.topk(logits[0, -1], 10).indices
     assert torch.equal(w.top_ids, top)
     for T in (0.25, 2.0):
@@ -25,27 +19,27 @@ def test_temperature_slider_rescales_stored_logits_without_rerunning(lm):
     assert w.model_runs == 1 and f"T = {2.0:.2f}" in w.figure.layout.title.text
 
 
-def test_lower_temperature_gives_the_top_token_more_mass(lm):
-    w = temperature_explorer(lm, "The dog", n=5)
+def test_lower_temperature_gives_the_top_token_more_mass(tiny_lm):
+    w = temperature_explorer(tiny_lm, "The dog", n=5)
     w.temperature.value = 2.0
     high = w.figure.data[0].y[0]
     w.temperature.value = 0.2
     assert w.figure.data[0].y[0] > high
 
 
-def test_new_prompt_reruns_and_relabels(lm):
-    w = temperature_explorer(lm, "Once upon a time", n=8)
+def test_new_prompt_reruns_and_relabels(tiny_lm):
+    w = temperature_explorer(tiny_lm, "Once upon a time", n=8)
     w.prompt.value = "The cat sat on the"
     w.run.click()
-    logits, _ = lm.run_with_cache("The cat sat on the")
+    logits, _ = tiny_lm.run_with_cache("The cat sat on the")
     top = torch.topk(logits[0, -1], 8).indices
     assert w.model_runs == 2 and torch.equal(w.top_ids, top)
     assert list(w.figure.layout.xaxis.ticktext) == list(w.labels)
     assert list(w.figure.data[0].customdata) == list(w.labels)
 
 
-def test_errors_appear_in_the_output_area(lm):
-    w = temperature_explorer(lm, "Once upon a time")
+def test_errors_appear_in_the_output_area(tiny_lm):
+    w = temperature_explorer(tiny_lm, "Once upon a time")
     w.prompt.value = ""
     w.run.click()
     assert "empty" in w.output.outputs[0]["text"] and w.model_runs == 1
@@ -54,9 +48,9 @@ def test_errors_appear_in_the_output_area(lm):
     assert w.output.outputs == () and w.model_runs == 2
 
 
-def test_bad_n_raises(lm):
+def test_bad_n_raises(tiny_lm):
     with pytest.raises(ValueError, match="`n`"):
-        temperature_explorer(lm, "Once", n=0)
+        temperature_explorer(tiny_lm, "Once", n=0)
 
 
 def test_predict_reveal_shows_guess_and_answer():

@@ -5,7 +5,6 @@ and errors appear in the widget's output area."""
 import pytest
 import torch
 
-import llmviz
 from llmviz.lens import logit_lens
 from llmviz.viz.widgets_depth import (
     MAX_TOKENS,
@@ -14,28 +13,17 @@ from llmviz.viz.widgets_depth import (
     layer_norm_before_after,
     lens_checkpoint,
 )
-
-PROMPT = "Once upon a time, a little cat saw a big dog"
-
-
-@pytest.fixture(scope="module")
-def lm():
-    return llmviz.load("tiny")
-
-
-@pytest.fixture(scope="module")
-def cache(lm):
-    return lm.run_with_cache(PROMPT)[1]  # every name: an independent source for the widget's numbers
+from tests.conftest import STORY_PROMPT as PROMPT
 
 
 @pytest.mark.parametrize(("norm", "source", "module"), [("ln1", "resid_pre", "ln_1"), ("ln2", "resid_mid", "ln_2")])
-def test_layer_norm_stats_match_the_norm_module(lm, cache, norm, source, module):
+def test_layer_norm_stats_match_the_norm_module(tiny_lm, story_cache, norm, source, module):
     layer = 1
-    stats = layer_norm_before_after(cache, layer, norm)
-    x = cache[source, layer][0]
-    ln = getattr(lm.model.transformer.h[layer], module)
+    stats = layer_norm_before_after(story_cache, layer, norm)
+    x = story_cache[source, layer][0]
+    ln = getattr(tiny_lm.model.transformer.h[layer], module)
     with torch.no_grad():  # the real LayerNorm with gain 1 and bias 0: only its normalising step
-        plain = torch.nn.functional.layer_norm(x, (lm.d_model,), eps=ln.eps)
+        plain = torch.nn.functional.layer_norm(x, (tiny_lm.d_model,), eps=ln.eps)
     torch.testing.assert_close(torch.tensor(stats["before_mean"]), x.mean(-1))
     torch.testing.assert_close(torch.tensor(stats["before_var"]), ((x - x.mean(-1, keepdim=True)) ** 2).mean(-1))
     torch.testing.assert_close(torch.tensor(stats["after_mean"]), plain.mean(-1), atol=1e-6, rtol=0)
@@ -54,18 +42,18 @@ def test_rms_norm_stats_on_a_llama(random_llama_lm):
     torch.testing.assert_close(torch.tensor(stats["after_var"]), rms.var(-1, unbiased=False))
 
 
-def test_layer_norm_stats_reject_bad_arguments(cache):
+def test_layer_norm_stats_reject_bad_arguments(story_cache):
     with pytest.raises(ValueError, match="norm must be one of"):
-        layer_norm_before_after(cache, 0, "ln3")
+        layer_norm_before_after(story_cache, 0, "ln3")
     with pytest.raises(KeyError, match="blocks.9"):
-        layer_norm_before_after(cache, 9)
+        layer_norm_before_after(story_cache, 9)
 
 
-def test_sliders_show_the_lens_without_running_the_model(lm, cache):
-    lens = logit_lens(lm, cache, top_k=10)
-    w = LensExplorer(lm, PROMPT)
+def test_sliders_show_the_lens_without_running_the_model(tiny_lm, story_cache):
+    lens = logit_lens(tiny_lm, story_cache, top_k=10)
+    w = LensExplorer(tiny_lm, PROMPT)
     assert w.position.value == len(lens.final_ids) - 1 and w.layer.value == 0
-    for layer, pos in [(2, 11), (lm.n_layers, 3), (0, 0)]:
+    for layer, pos in [(2, 11), (tiny_lm.n_layers, 3), (0, 0)]:
         w.position.value, w.layer.value = pos, layer
         torch.testing.assert_close(torch.tensor(w.figure.data[0].y), lens.top_probs[layer, pos])
         assert list(w.figure.layout.xaxis.ticktext) == [t.replace(" ", "␣") for t in lens.top_tokens[layer][pos]]
@@ -76,13 +64,13 @@ def test_sliders_show_the_lens_without_running_the_model(lm, cache):
     assert w.model_runs == 1 and not w.output.outputs
 
 
-def test_new_prompt_reruns_and_errors_show_in_the_output(lm):
-    w = LensExplorer(lm, PROMPT)
+def test_new_prompt_reruns_and_errors_show_in_the_output(tiny_lm):
+    w = LensExplorer(tiny_lm, PROMPT)
     w.prompt.value = "The dog ran"
-    n = len(lm.to_str_tokens("The dog ran"))
+    n = len(tiny_lm.to_str_tokens("The dog ran"))
     assert w.model_runs == 2 and w.position.max == n - 1 and w.position.value == n - 1
-    _, cache = lm.run_with_cache("The dog ran")
-    torch.testing.assert_close(torch.tensor(w.figure.data[0].y), logit_lens(lm, cache, top_k=10).top_probs[0, -1])
+    _, fresh = tiny_lm.run_with_cache("The dog ran")
+    torch.testing.assert_close(torch.tensor(w.figure.data[0].y), logit_lens(tiny_lm, fresh, top_k=10).top_probs[0, -1])
     shown = list(w.figure.data[0].y)
     w.prompt.value = ""
     assert "ValueError" in w.output.outputs[0]["text"] and "empty" in w.output.outputs[0]["text"]
@@ -91,21 +79,21 @@ def test_new_prompt_reruns_and_errors_show_in_the_output(lm):
     assert not w.output.outputs and w.model_runs == 3
 
 
-def test_long_prompts_and_bad_top_k_are_refused(lm):
-    w = LensExplorer(lm, PROMPT)
+def test_long_prompts_and_bad_top_k_are_refused(tiny_lm):
+    w = LensExplorer(tiny_lm, PROMPT)
     w.prompt.value = "a " * (MAX_TOKENS + 1)
     assert "at most" in w.output.outputs[0]["text"]
     with pytest.raises(ValueError, match="top_k"):
-        LensExplorer(lm, PROMPT, top_k=0)
+        LensExplorer(tiny_lm, PROMPT, top_k=0)
 
 
-def test_checkpoint_reveals_the_first_row_with_the_final_answer(lm, cache):
-    lens = logit_lens(lm, cache)
+def test_checkpoint_reveals_the_first_row_with_the_final_answer(tiny_lm, story_cache):
+    lens = logit_lens(tiny_lm, story_cache)
     rows = lens.top_ids[:, -1, 0]  # [n_layers + 1], the top guess per layer at the last position
     expected = next(i for i, t in enumerate(rows.tolist()) if t == int(lens.final_ids[-1]))
     assert first_layer_with_final_answer(lens) == expected
-    assert first_layer_with_final_answer(lens, 0) <= lm.n_layers
-    check = lens_checkpoint(lm, lens)
+    assert first_layer_with_final_answer(lens, 0) <= tiny_lm.n_layers
+    check = lens_checkpoint(tiny_lm, lens)
     check.guess.value = str(expected)
     check.button.click()
     assert check.revealed.startswith(f"row {expected} ")

@@ -2,49 +2,43 @@
 
 import pytest
 
-import llmviz
 from llmviz.forward import attention_work
 from llmviz.viz.widgets_loop import loop_explorer
 
 PROMPT = "Once upon a time"
 
 
-@pytest.fixture(scope="module")
-def lm():
-    return llmviz.load("tiny")
-
-
 @pytest.fixture()
-def explorer(lm):
-    return loop_explorer(lm, PROMPT, max_new_tokens=8)
+def explorer(tiny_lm):
+    return loop_explorer(tiny_lm, PROMPT, max_new_tokens=8)
 
 
-def test_lines_are_the_textbook_attention_counts(lm, explorer):
-    n = len(lm.to_tokens(PROMPT)[0])
-    per_step = lm.n_layers * lm.n_heads
+def test_lines_are_the_textbook_attention_counts(tiny_lm, explorer):
+    n = len(tiny_lm.to_tokens(PROMPT)[0])
+    per_step = tiny_lm.n_layers * tiny_lm.n_heads
     without = [per_step * (n + i) * (n + i + 1) // 2 for i in range(len(explorer.trace.steps))]
     with_cache = [per_step * n * (n + 1) // 2] + [per_step * (n + i + 1) for i in range(len(explorer.trace.steps) - 1)]
     assert list(explorer.figure.data[0].y) == without
     assert list(explorer.figure.data[1].y) == with_cache
-    assert with_cache[1] == attention_work(lm, 1, n)
+    assert with_cache[1] == attention_work(tiny_lm, 1, n)
 
 
-def test_slider_and_button_move_the_markers_without_rerunning(lm, explorer):
+def test_slider_and_button_move_the_markers_without_rerunning(tiny_lm, explorer):
     explorer.next_token.click()
     explorer.next_token.click()
     assert explorer.step.value == 2
     step = explorer.trace.steps[2]
     assert list(explorer.figure.data[3].y) == [step.attention_dot_products]
     assert f"{step.kv_cache_length} positions" in explorer.figure.layout.title.text
-    assert step.kv_cache_length == len(lm.to_tokens(PROMPT)[0]) + 2
+    assert step.kv_cache_length == len(tiny_lm.to_tokens(PROMPT)[0]) + 2
     explorer.step.value = 0
     assert list(explorer.figure.data[2].x) == [0] and explorer.model_runs == 1
 
 
-def test_both_runs_choose_the_same_tokens_and_text_grows(lm, explorer):
+def test_both_runs_choose_the_same_tokens_and_text_grows(tiny_lm, explorer):
     assert explorer.trace.tokens == explorer.trace_no_cache.tokens
     explorer.step.value = explorer.step.max
-    expected = lm.to_string(explorer.trace.tokens[:-1])
+    expected = tiny_lm.to_string(explorer.trace.tokens[:-1])
     assert explorer.trace.stop_reason in ("max_new_tokens", "eos")
     assert explorer.trace.stop_reason in explorer.figure.layout.title.text
     assert expected.split()[0] in explorer.text.value
@@ -60,14 +54,14 @@ def test_errors_show_in_the_output_area(explorer):
     assert explorer.model_runs == 1
 
 
-def test_new_prompt_reruns_once_and_replaces_the_lines(lm, explorer):
+def test_new_prompt_reruns_once_and_replaces_the_lines(tiny_lm, explorer):
     explorer.prompt.value = "The little dog"
     explorer.run.click()
     assert explorer.model_runs == 2 and explorer.step.value == 0
-    n = len(lm.to_tokens("The little dog")[0])
-    assert explorer.figure.data[0].y[0] == lm.n_layers * lm.n_heads * n * (n + 1) // 2
+    n = len(tiny_lm.to_tokens("The little dog")[0])
+    assert explorer.figure.data[0].y[0] == tiny_lm.n_layers * tiny_lm.n_heads * n * (n + 1) // 2
 
 
-def test_bad_max_new_tokens_is_rejected(lm):
+def test_bad_max_new_tokens_is_rejected(tiny_lm):
     with pytest.raises(ValueError, match="max_new_tokens"):
-        loop_explorer(lm, PROMPT, max_new_tokens=0)
+        loop_explorer(tiny_lm, PROMPT, max_new_tokens=0)

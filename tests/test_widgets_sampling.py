@@ -3,22 +3,16 @@
 import pytest
 import torch
 
-import llmviz
 from llmviz.viz.widgets_sampling import filter_explorer
 
 
-@pytest.fixture(scope="module")
-def lm():
-    return llmviz.load("tiny")
-
-
 @pytest.fixture()
-def explorer(lm):
-    return filter_explorer(lm, "Once upon a time", n=12)
+def explorer(tiny_lm):
+    return filter_explorer(tiny_lm, "Once upon a time", n=12)
 
 
-def test_top_k_slider_keeps_exactly_the_k_largest(lm, explorer):
-    logits, _ = lm.run_with_cache("Once upon a time")  # independent forward
+def test_top_k_slider_keeps_exactly_the_k_largest(tiny_lm, explorer):
+    logits, _ = tiny_lm.run_with_cache("Once upon a time")  # independent forward
     top = torch.topk(logits[0, -1].detach(), 12).indices
     explorer.top_k.value = 3
     kept = [bool(k) for k in explorer.record.removed_by[top] == 0]
@@ -53,10 +47,10 @@ def test_the_drawn_token_is_highlighted_and_seeded(explorer):
     assert "seed 7" in explorer.figure.layout.title.text
 
 
-def test_new_prompt_reruns_and_errors_show(lm, explorer):
+def test_new_prompt_reruns_and_errors_show(tiny_lm, explorer):
     explorer.prompt.value = "The cat sat on the"
     explorer.run.click()
-    logits, _ = lm.run_with_cache("The cat sat on the")
+    logits, _ = tiny_lm.run_with_cache("The cat sat on the")
     assert explorer.model_runs == 2 and torch.equal(explorer.top_ids, torch.topk(logits[0, -1], 12).indices)
     assert list(explorer.figure.layout.xaxis.ticktext) == [row[0] for row in explorer.figure.data[0].customdata]
     explorer.prompt.value = ""
@@ -64,6 +58,6 @@ def test_new_prompt_reruns_and_errors_show(lm, explorer):
     assert "empty" in explorer.output.outputs[0]["text"] and explorer.model_runs == 2
 
 
-def test_bad_n_raises(lm):
+def test_bad_n_raises(tiny_lm):
     with pytest.raises(ValueError, match="`n`"):
-        filter_explorer(lm, "Once", n=0)
+        filter_explorer(tiny_lm, "Once", n=0)
