@@ -29,11 +29,14 @@ def test_tour_data_equals_the_capture(tiny_lm, full):
     top = torch.softmax(logits[0], dim=-1).topk(TOP_K, dim=-1)
     torch.testing.assert_close(torch.tensor(data.top_probs), top.values)
     assert data.top_ids[:, 0].tolist() == logits[0].argmax(-1).tolist()
-    # the logit lens' last row reads the model's own prediction, and every row equals llmviz.lens.logit_lens
-    assert data.lens_tokens[-1] == [tiny_lm.to_str_tokens([i])[0] for i in logits[0].argmax(-1).tolist()]
+    # the logit lens, decoded one position at a time: its last row reads the model's own prediction, and every
+    # row equals llmviz.lens.logit_lens of the full capture
     lens = tiny_lm.logit_lens(cache, top_k=1)
-    assert data.lens_tokens == [[row[0] for row in layer] for layer in lens.top_tokens]
-    torch.testing.assert_close(torch.tensor(data.lens_probs), lens.top_probs[..., 0])
+    for p, predicted in enumerate(logits[0].argmax(-1).tolist()):
+        tokens, probs = data.lens.at(p)  # [n] each
+        assert tokens[-1] == tiny_lm.to_str_tokens([predicted])[0]
+        assert tokens == [layer[p][0] for layer in lens.top_tokens]
+        torch.testing.assert_close(torch.tensor(probs), lens.top_probs[:, p, 0])
 
 
 def test_tour_data_rejects_long_and_empty_prompts(tiny_lm):
