@@ -33,6 +33,19 @@ def samples(model, tokenizer, max_new_tokens: int = 40, seed: int = 0) -> list[d
     return out
 
 
+def _distill_commands(files: list[dict]) -> str:
+    """The story_distill commands that rebuild each cache file the model was trained on (they may run in parallel),
+    as Markdown list lines; a bare command for metrics written before the files were recorded."""
+    if not files:
+        return " `python -m llmviz.story_distill`."
+    default = "smollm2_stories.jsonl"
+    lines = [f"  - `python -m llmviz.story_distill --tokens {f['tokens']}"
+             + ("" if f["file"] == default else f" --out ~/.cache/llmviz/corpus/{f['file']}")
+             + ("" if f["seed"] == 0 else f" --seed {f['seed']}")
+             + f"` ({f['batches']} batches, {f['stories']:,} stories)" for f in files]
+    return ":\n" + "\n".join(lines)
+
+
 def write_card(folder: Path, m: dict) -> None:
     """Write folder/README.md from the metrics dict `m` that train.train returns."""
     p = m["preset"]
@@ -62,8 +75,8 @@ def write_card(folder: Path, m: dict) -> None:
     distilled_source = (f"""
 - **Stories written by SmolLM2-135M-Instruct** (Apache-2.0; `llmviz/story_distill.py`, seeded prompts in the style
   of TinyStories, cached in `~/.cache/llmviz/corpus/`, not committed): {m['train_data_tokens'].get('distilled', 0):,}
-  training tokens of plain simple English; the last 5 % of the stories are held out. Rebuild them with
-  `python -m llmviz.story_distill` before training.""" if distilled else "")
+  training tokens of plain simple English; the last 5 % of the stories are held out. Rebuild them before training
+  with{_distill_commands(m.get("distilled_files", []))}""" if distilled else "")
     rebuild_first = "`python -m llmviz.story_distill`, then" if distilled else ""
     text = f"""# {folder.name}: a tiny GPT-2 trained from scratch for llmviz
 

@@ -82,6 +82,20 @@ def read_stories(path: Path | None = None) -> list[str]:
     return stories
 
 
+def cache_files() -> list[dict]:
+    """One summary per cache file read_stories() joins, in the same order: file name, the seed of its batch 0, and
+    how many batches, stories and SmolLM2 tokens it holds. The model card prints the commands that rebuild each."""
+    summaries = []
+    for p in sorted(CACHE_FILE.parent.glob(CACHE_FILE.stem + "*.jsonl")):
+        records = [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if records:
+            summaries.append({"file": p.name, "seed": records[0]["seed"] - records[0]["batch"],
+                              "batches": 1 + max(r["batch"] for r in records),
+                              "stories": sum(1 for r in records if r["text"]),
+                              "tokens": sum(r["tokens"] for r in records)})
+    return summaries
+
+
 def generate_batch(lm, prompts: list[str], seed: int, max_new_tokens: int = 256) -> list[str]:
     """One batch of stories from a chat model, cleaned: left-padded, sampled at T=0.8 from the top 50 with a
     repetition penalty of 1.1 (top-k rather than top-p: sorting 49,152 logits per row per step is slow)."""

@@ -148,10 +148,10 @@ def train(preset: Preset, out: Path, progress: bool = True, log=print) -> dict:
     if preset.classics:
         from llmviz.corpus import classics
         books = classics()
-    distilled, val_distilled = [], []
+    distilled, val_distilled, distilled_files = [], [], []
     if preset.distilled_share > 0:
-        from llmviz.story_distill import CACHE_FILE, read_stories
-        distilled = read_stories()
+        from llmviz.story_distill import CACHE_FILE, cache_files, read_stories
+        distilled, distilled_files = read_stories(), cache_files()
         if len(distilled) < 100:
             raise ValueError(f"distilled_share={preset.distilled_share} needs SmolLM2's stories in {CACHE_FILE}, "
                              f"which holds {len(distilled)}; run `python -m llmviz.story_distill` first.")
@@ -241,7 +241,8 @@ def train(preset: Preset, out: Path, progress: bool = True, log=print) -> dict:
                "val_loss": {k: round(v, 4) for k, v in val.items()},
                "train_data_tokens": {"stories": int(len(story_stream.ids)),
                                      "classics": int(len(classic_stream.ids)) if classic_stream else 0,
-                                     "distilled": int(len(distilled_stream.ids)) if distilled_stream else 0}}
+                                     "distilled": int(len(distilled_stream.ids)) if distilled_stream else 0},
+               "distilled_files": distilled_files}
     model.half().save_pretrained(out, safe_serialization=True)
     model.float()
     from llmviz.model_card import samples, write_card

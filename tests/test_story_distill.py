@@ -66,6 +66,24 @@ def test_read_stories_joins_every_parallel_file(tmp_path, monkeypatch):
     assert read_stories() == ["One.", "Two."]
 
 
+def test_cache_files_summarize_each_parallel_run_and_the_card_prints_its_command(tmp_path, monkeypatch):
+    import llmviz.story_distill as sd
+    from llmviz.model_card import _distill_commands
+
+    monkeypatch.setattr(sd, "CACHE_FILE", tmp_path / "smollm2_stories.jsonl")
+    runs = {"smollm2_stories.jsonl": (0, [3, 4, 5]), "smollm2_stories_2.jsonl": (1000000, [7, 0])}  # tokens per story
+    for name, (seed, tokens) in runs.items():
+        records = [{"batch": i // 2, "seed": seed + i // 2, "tokens": n, "text": "Hi." if n else ""}
+                   for i, n in enumerate(tokens)]
+        (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in records))
+    files = sd.cache_files()
+    assert files == [{"file": "smollm2_stories.jsonl", "seed": 0, "batches": 2, "stories": 3, "tokens": 12},
+                     {"file": "smollm2_stories_2.jsonl", "seed": 1000000, "batches": 1, "stories": 1, "tokens": 7}]
+    lines = _distill_commands(files).splitlines()[1:]
+    assert "`python -m llmviz.story_distill --tokens 12` (2 batches, 3 stories)" in lines[0]
+    assert "--out ~/.cache/llmviz/corpus/smollm2_stories_2.jsonl --seed 1000000`" in lines[1]
+
+
 def test_opening_phrase_gets_its_comma_once():
     from llmviz.story_distill import comma_after_opening
 
