@@ -33,9 +33,10 @@ def _final_norm(lm) -> torch.nn.Module:
     return lm.model.get_submodule(BY_TEMPLATE["ln_final.hook_normalized"].sources[lm.architecture].path)
 
 
-def logit_lens(lm, cache, top_k: int = 5, batch: int = 0, keep_log_probs: bool = False) -> LogitLens:
+def logit_lens(lm, cache, top_k: int = 5, batch: int = 0, keep_log_probs: bool = False, rows: int = 512) -> LogitLens:
     """Decode blocks.0.hook_resid_pre and every blocks.{L}.hook_resid_post of `cache` through ln_final and the
-    unembedding. Returns a LogitLens (top tokens per layer and position, [n_layers + 1, pos, ...] tensors)."""
+    unembedding, `rows` vectors per matmul. Returns a LogitLens (top tokens per layer and position,
+    [n_layers + 1, pos, ...] tensors)."""
     if not isinstance(top_k, int) or not 1 <= top_k <= lm.d_vocab:
         raise ValueError(f"top_k must be an int in 1..{lm.d_vocab}, not {top_k!r}.")
     names = ["blocks.0.hook_resid_pre"] + [f"blocks.{L}.hook_resid_post" for L in range(lm.n_layers)]
@@ -49,26 +50,31 @@ def logit_lens(lm, cache, top_k: int = 5, batch: int = 0, keep_log_probs: bool =
     norm, unembed = _final_norm(lm), lm.model.get_output_embeddings()
     param = next(lm.model.parameters())
 
-    def decode(name: str) -> torch.Tensor:  # [pos, d_vocab] log-probs of one residual, through the real modules
-        resid = cache[name][batch].to(device=param.device, dtype=param.dtype)  # [pos, d_model]
-        return torch.log_softmax(unembed(norm(resid)).float(), dim=-1).cpu()
+    def decode(resid: torch.Tensor) -> torch.Tensor:  # [rows, d_model] -> [rows, d_vocab] log-probs, real modules
+        return torch.log_softmax(unembed(norm(resid.to(device=param.device, dtype=param.dtype))).float(), -1).cpu()
 
+    stream = torch.stack([cache[name][batch] for name in names])  # [n, pos, d_model]
+    n, pos = stream.shape[:2]
     with torch.no_grad():
-        last = decode(names[-1])
-        final_ids = last.argmax(-1)  # [pos]
+        final_ids = decode(stream[-1]).argmax(-1)  # [pos]
+        # Every depth and position goes through the unembedding in chunks of `rows` vectors, not one matmul per
+        # layer: a single position's 31 layers on SmolLM2 would otherwise read the 49152 x 576 matrix 31 times.
+        # Memory holds one chunk's [rows, d_vocab] unless asked to keep everything.
         top_ids, top_probs, final_probs, kept = [], [], [], []
-        for name in names:  # one layer at a time, so memory holds one layer's [pos, d_vocab] unless asked to keep
-            layer = last if name == names[-1] else decode(name)
-            top = layer.topk(top_k, dim=-1)
+        for chunk, targets in zip(stream.reshape(n * pos, -1).split(rows), final_ids.repeat(n).split(rows),
+                                  strict=True):
+            log_probs = decode(chunk)  # [rows, d_vocab]
+            top = log_probs.topk(top_k, dim=-1)
             top_ids.append(top.indices)
             top_probs.append(top.values.exp())
-            final_probs.append(layer.gather(-1, final_ids[:, None])[:, 0].exp())
+            final_probs.append(log_probs.gather(-1, targets[:, None])[:, 0].exp())
             if keep_log_probs:
-                kept.append(layer)
-    top_ids = torch.stack(top_ids)  # [n, pos, top_k]
+                kept.append(log_probs)
+    top_ids = torch.cat(top_ids).reshape(n, pos, top_k)
     unique = top_ids.unique().tolist()
     readable = dict(zip(unique, (lm.to_str_tokens([i])[0] for i in unique), strict=True))
     tokens = [[[readable[i] for i in row] for row in layer] for layer in top_ids.tolist()]
     return LogitLens(labels=["embed"] + [f"block {L}" for L in range(lm.n_layers)], top_ids=top_ids,
-                     top_probs=torch.stack(top_probs), top_tokens=tokens, final_ids=final_ids,
-                     final_probs=torch.stack(final_probs), log_probs=torch.stack(kept) if keep_log_probs else None)
+                     top_probs=torch.cat(top_probs).reshape(n, pos, top_k), top_tokens=tokens, final_ids=final_ids,
+                     final_probs=torch.cat(final_probs).reshape(n, pos),
+                     log_probs=torch.cat(kept).reshape(n, pos, -1) if keep_log_probs else None)

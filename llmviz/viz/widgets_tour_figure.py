@@ -2,11 +2,10 @@
 
 `tour_data` runs the model once, capturing only what the tour shows (embeddings, attention patterns, residual
 stream, final norm), and returns a `TourData` of plain arrays plus a `TourLens`, which decodes the logit lens for one
-position when the figure first shows it (it keeps the model's final norm and unembedding for that). `tour_figure` is
-a pure builder: data, a chosen position and a layer in, a plotly figure of four panels out (embedding, attention,
-residual-stream norms with the logit lens, next-token probabilities). `update_tour_figure` changes the same figure's
-traces in place, so a widget builds it once. Nothing here displays or samples; the widget in `widgets_tour.py` does
-the wiring.
+position when the figure first shows it (it keeps the model for that). `tour_figure` is a pure builder: data, a
+chosen position and a layer in, a plotly figure of four panels out (embedding, attention, residual-stream norms with
+the logit lens, next-token probabilities). `update_tour_figure` changes the same figure's traces in place, so a
+widget builds it once. Nothing here displays or samples; the widget in `widgets_tour.py` does the wiring.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from llmviz.lens import _final_norm
+from llmviz.lens import logit_lens
 from llmviz.viz._data import nan_to_none
 from llmviz.viz.attention import causal_mask, masked_values
 from llmviz.viz.style import (
@@ -52,14 +51,15 @@ class TourLens:
     (31 depths, a 49152 x 576 matrix) about 0.5 s for 20 tokens, three times the forward pass, yet the tour only
     shows the chosen token's column. One position is 31 rows, about 25 ms."""
     lm: object
-    stream: torch.Tensor           # [n, pos, d_model] resid_pre 0, then resid_post L
+    stream: dict                   # the lens' inputs: blocks.0.hook_resid_pre and each hook_resid_post, [1, pos, d]
     _memo: dict = field(default_factory=dict, repr=False)
 
     def at(self, position: int) -> tuple[list[str], np.ndarray]:
         """([n] readable top tokens, [n] their probabilities) at `position` (0..pos-1), one per depth."""
         if position not in self._memo:
-            ids, probs = _lens_top1(self.lm, self.stream[:, position:position + 1])  # [n, 1] each
-            self._memo[position] = (self.lm.to_str_tokens(ids[:, 0].tolist()), probs[:, 0].numpy())
+            lens = logit_lens(self.lm, {name: t[:, position:position + 1] for name, t in self.stream.items()},
+                              top_k=1)
+            self._memo[position] = ([layer[0][0] for layer in lens.top_tokens], lens.top_probs[:, 0, 0].numpy())
         return self._memo[position]
 
 
@@ -93,27 +93,9 @@ def tour_data(lm, text_or_ids) -> TourData:
         embed=cache["hook_embed"][0].float().numpy(),
         patterns=torch.stack([cache["pattern", L][0] for L in range(lm.n_layers)]).float().numpy(),
         resid_norms=stream.float().norm(dim=-1).numpy(),
-        lens=TourLens(lm, stream),
+        lens=TourLens(lm, {name: cache[name] for name in cache if "resid_p" in name}),
         top_tokens=[[readable[i] for i in row] for row in top.indices.tolist()],
         top_probs=top.values.numpy(), top_ids=top.indices.numpy())
-
-
-def _lens_top1(lm, stream: torch.Tensor, rows: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
-    """The logit lens' top token and its probability, ([n, pos] ids, [n, pos] probs), for stream [n, pos, d_model]
-    through the model's own final norm and unembedding (as llmviz.lens.logit_lens does). All depths go through
-    one matmul per `rows` vectors: the unembedding matrix (SmolLM2: 49152 x 576) is read a few times, not once
-    per layer, which is most of the cost."""
-    norm, unembed = _final_norm(lm), lm.model.get_output_embeddings()
-    param = next(lm.model.parameters())
-    flat = stream.reshape(-1, stream.shape[-1]).to(device=param.device, dtype=param.dtype)  # [n * pos, d_model]
-    ids, probs = [], []
-    with torch.no_grad():
-        for chunk in flat.split(rows):
-            logits = unembed(norm(chunk)).float()  # [rows, d_vocab]
-            best = logits.max(dim=-1)
-            ids.append(best.indices)
-            probs.append(1.0 / torch.exp(logits - best.values[:, None]).sum(-1))  # softmax at the argmax
-    return torch.cat(ids).reshape(stream.shape[:2]).cpu(), torch.cat(probs).reshape(stream.shape[:2]).cpu()
 
 
 def _panels(data: TourData, position: int, layer: int) -> dict:
