@@ -77,7 +77,7 @@ def write_card(folder: Path, m: dict) -> None:
   of TinyStories, cached in `~/.cache/llmviz/corpus/`, not committed): {m['train_data_tokens'].get('distilled', 0):,}
   training tokens of plain simple English; the last 5 % of the stories are held out. Rebuild them before training
   with{_distill_commands(m.get("distilled_files", []))}""" if distilled else "")
-    rebuild_first = "`python -m llmviz.story_distill`, then" if distilled else ""
+    rebuild_first = "the `llmviz.story_distill` commands under *Data and licences*, then" if distilled else ""
     text = f"""# {folder.name}: a tiny GPT-2 trained from scratch for llmviz
 
 A `transformers.GPT2LMHeadModel` (learned positions, LayerNorm, GELU, tied embeddings) built so that llmviz's

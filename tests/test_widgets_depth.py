@@ -2,6 +2,8 @@
 the norm module itself, the lens explorer's bars equal an independent logit lens, sliders never re-run the model,
 and errors appear in the widget's output area."""
 
+import html
+
 import pytest
 import torch
 
@@ -56,7 +58,9 @@ def test_sliders_show_the_lens_without_running_the_model(tiny_lm, story_cache):
     for layer, pos in [(2, 11), (tiny_lm.n_layers, 3), (0, 0)]:
         w.position.value, w.layer.value = pos, layer
         torch.testing.assert_close(torch.tensor(w.figure.data[0].y), lens.top_probs[layer, pos])
-        assert list(w.figure.layout.xaxis.ticktext) == [t.replace(" ", "␣") for t in lens.top_tokens[layer][pos]]
+        # tick text is markup: a byte token such as '<FB>' must arrive escaped, or plotly would hide it as a tag
+        shown = [html.escape(t.replace(" ", "␣"), quote=False) for t in lens.top_tokens[layer][pos]]
+        assert list(w.figure.layout.xaxis.ticktext) == shown
         hits = (lens.top_ids[layer, pos] == lens.final_ids[pos]).nonzero()
         colors = w.figure.data[0].marker.color
         assert len(set(colors)) == (2 if len(hits) else 1)  # the final answer stands out when it is shown
