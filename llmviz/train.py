@@ -55,7 +55,10 @@ PRESETS = {
     # more often, 40/35/25 had beaten 50/30/20. The tokenizer sample (the first 30,000 generated stories + the
     # classics) is the same for any budget and share of at least 25 %, so the BPE comes out the same.
     "tiny": Preset(d_model=192, n_layers=4, n_heads=6, tokens=12_000_000, story_share=0.25, distilled_share=0.55),
-    "tiny-draft": Preset(d_model=128, n_layers=2, n_heads=4, tokens=5_000_000, story_share=0.25, distilled_share=0.55,
+    # The draft keeps 40/35/25: with the tiny model above as target, it is accepted more often (median 0.58 over
+    # seven prompts, 4 proposals a round) than a draft retrained on the 55/25/20 mix (0.45), the number notebook 10
+    # is about.
+    "tiny-draft": Preset(d_model=128, n_layers=2, n_heads=4, tokens=5_000_000, story_share=0.35, distilled_share=0.4,
                          tokenizer_from=str(DATA_DIR / "models" / "tiny")),
     "smoke": Preset(d_model=32, n_layers=1, n_heads=2, n_ctx=64, vocab=400, tokens=40_000, batch=8, lr=3e-3,
                     warmup=5, classics=False, n_val=100),
