@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from conftest import make_random_lm
 
 from llmviz.capture import run_with_cache
-from llmviz.lens import logit_lens
+from llmviz.lens import logit_lens, logit_lens_at
 
 PROMPT = "The cat sat on the mat"
 
@@ -63,6 +63,25 @@ def test_full_log_probs_only_on_request_and_bad_input(lm):
     _, narrow = run_with_cache(lm, PROMPT, names=["hook_embed"])
     with pytest.raises(KeyError, match="resid_pre"):
         logit_lens(lm, narrow)
+
+
+def test_one_position_equals_that_column_of_the_full_lens(lm):
+    _, cache = run_with_cache(lm, PROMPT)
+    full = logit_lens(lm, cache, top_k=3)
+    n_pos = full.final_ids.shape[0]
+    for position in (0, n_pos - 1, -2):
+        one = logit_lens_at(lm, cache, position, top_k=3)
+        p = position % n_pos
+        assert one.top_ids.shape == (lm.n_layers + 1, 1, 3)
+        assert torch.equal(one.top_ids[:, 0], full.top_ids[:, p]) and one.final_ids.tolist() == [int(full.final_ids[p])]
+        torch.testing.assert_close(one.top_probs[:, 0], full.top_probs[:, p])
+        torch.testing.assert_close(one.final_probs[:, 0], full.final_probs[:, p])
+        assert [layer[0] for layer in one.top_tokens] == [layer[p] for layer in full.top_tokens]
+    with pytest.raises(ValueError, match="position"):
+        logit_lens_at(lm, cache, n_pos)
+    _, narrow = run_with_cache(lm, PROMPT, names=["hook_embed"])
+    with pytest.raises(KeyError, match="resid_pre"):
+        logit_lens_at(lm, narrow, 0)
 
 
 def test_lens_via_lm_method(gpt2_tokenizer):
