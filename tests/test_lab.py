@@ -23,6 +23,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def listening_addresses(pid: int) -> list[str]:
+    """The IP of every socket that process `pid` or any of its children listens on. A child that exits while it is
+    being read (the server starts and ends short-lived helpers) is skipped: it can no longer be listening."""
+    root = psutil.Process(pid)
+    found = []
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            found += [c.laddr.ip for c in proc.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
 def get(url: str, timeout: float = 5.0):
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return response.status, response.read()
@@ -56,8 +69,7 @@ def test_make_lab_serves_the_tour_on_loopback_only(tmp_path):
         status, page = get(f"{base}/lab/tree/00_tour.ipynb?token={token}")
         assert status == 200 and b"JupyterLab" in page
         # Every socket the server listens on is bound to loopback, never to a public interface.
-        listening = [conn.laddr.ip for proc in [psutil.Process(server.pid), *psutil.Process(server.pid).children(
-            recursive=True)] for conn in proc.net_connections(kind="inet") if conn.status == psutil.CONN_LISTEN]
+        listening = listening_addresses(server.pid)
         assert listening and set(listening) <= {"127.0.0.1", "::1"}, listening
         # A wrong token is refused.
         try:

@@ -118,7 +118,13 @@ def browser():
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
         # The browser's own processes, so they can be stopped by pid even if Playwright's close hangs.
-        pids = [p.pid for p in psutil.Process().children(recursive=True) if "chromium" in p.name().lower()]
+        pids = []
+        for child in psutil.Process().children(recursive=True):
+            try:
+                if "chromium" in child.name().lower():
+                    pids.append(child.pid)
+            except psutil.NoSuchProcess:  # a helper that exited meanwhile needs no stopping
+                continue
         try:
             yield chromium
         finally:
