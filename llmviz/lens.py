@@ -55,21 +55,26 @@ def logit_lens(lm, cache, top_k: int = 5, batch: int = 0, keep_log_probs: bool =
 
     stream = torch.stack([cache[name][batch] for name in names])  # [n, pos, d_model]
     n, pos = stream.shape[:2]
+    top_ids, top_probs, final_probs, kept = [], [], [], []
+
+    def keep(log_probs: torch.Tensor, targets: torch.Tensor) -> None:  # [rows, d_vocab], [rows] final ids
+        top = log_probs.topk(top_k, dim=-1)
+        top_ids.append(top.indices)
+        top_probs.append(top.values.exp())
+        final_probs.append(log_probs.gather(-1, targets[:, None])[:, 0].exp())
+        if keep_log_probs:
+            kept.append(log_probs)
+
     with torch.no_grad():
-        final_ids = decode(stream[-1]).argmax(-1)  # [pos]
-        # Every depth and position goes through the unembedding in chunks of `rows` vectors, not one matmul per
-        # layer: a single position's 31 layers on SmolLM2 would otherwise read the 49152 x 576 matrix 31 times.
-        # Memory holds one chunk's [rows, d_vocab] unless asked to keep everything.
-        top_ids, top_probs, final_probs, kept = [], [], [], []
-        for chunk, targets in zip(stream.reshape(n * pos, -1).split(rows), final_ids.repeat(n).split(rows),
-                                  strict=True):
-            log_probs = decode(chunk)  # [rows, d_vocab]
-            top = log_probs.topk(top_k, dim=-1)
-            top_ids.append(top.indices)
-            top_probs.append(top.values.exp())
-            final_probs.append(log_probs.gather(-1, targets[:, None])[:, 0].exp())
-            if keep_log_probs:
-                kept.append(log_probs)
+        last = decode(stream[-1])  # [pos, d_vocab], the model's own prediction: decoded once, kept for the end
+        final_ids = last.argmax(-1)  # [pos]
+        # The other depths go through the unembedding in chunks of `rows` vectors, not one matmul per layer: a
+        # single position's 30 earlier depths on SmolLM2 would otherwise read the 49152 x 576 matrix 30 times.
+        # Memory holds one chunk's [rows, d_vocab] (and the last depth's) unless asked to keep everything.
+        for chunk, targets in zip(stream[:-1].reshape((n - 1) * pos, -1).split(rows),
+                                  final_ids.repeat(n - 1).split(rows), strict=True):
+            keep(decode(chunk), targets)
+        keep(last, final_ids)
     top_ids = torch.cat(top_ids).reshape(n, pos, top_k)
     unique = top_ids.unique().tolist()
     readable = dict(zip(unique, (lm.to_str_tokens([i])[0] for i in unique), strict=True))
