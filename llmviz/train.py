@@ -268,6 +268,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-classics", action="store_true", help="train on generated stories only")
     parser.add_argument("--distilled-share", type=float, help="share of blocks from SmolLM2's stories (default 0)")
     parser.add_argument("--story-share", type=float, help="share of blocks drawn from stories (default 0.75)")
+    parser.add_argument("--d-model", type=int, help="width of the residual stream (default: the preset's)")
+    parser.add_argument("--n-layers", type=int, help="number of transformer blocks (default: the preset's)")
+    parser.add_argument("--n-heads", type=int, help="attention heads per block (default: the preset's)")
     args = parser.parse_args(argv)
     name = "smoke" if args.smoke else args.preset
     preset = replace(PRESETS[name], seed=args.seed)
@@ -287,6 +290,13 @@ def main(argv: list[str] | None = None) -> None:
         preset = replace(preset, distilled_share=args.distilled_share)
     if args.no_classics:
         preset = replace(preset, classics=False)
+    sizes = {k: v for k, v in (("d_model", args.d_model), ("n_layers", args.n_layers), ("n_heads", args.n_heads))
+             if v is not None}
+    if any(v < 1 for v in sizes.values()):
+        parser.error(f"--d-model, --n-layers and --n-heads must be positive (got {sizes}).")
+    preset = replace(preset, **sizes)
+    if preset.d_model % preset.n_heads:
+        parser.error(f"--d-model {preset.d_model} must be a multiple of --n-heads {preset.n_heads}.")
     train(preset, args.out or DATA_DIR / "models" / name, log=lambda s: print(s, flush=True))
 
 

@@ -77,6 +77,22 @@ def test_cli_rejects_a_budget_below_one_batch():
         main(["--smoke", "--tokens", "10"])
 
 
+def test_cli_size_flags_reach_the_written_config(tmp_path):
+    main(["--smoke", "--tokens", str(8 * 64 * 2), "--d-model", "48", "--n-layers", "2", "--n-heads", "3",
+          "--out", str(tmp_path / "m")])
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert (config["n_embd"], config["n_layer"], config["n_head"]) == (48, 2, 3)
+    assert json.loads((tmp_path / "m" / "metrics.json").read_text())["preset"]["d_model"] == 48
+
+
+@pytest.mark.parametrize("flags, words", [(["--d-model", "50", "--n-heads", "3"], "multiple of --n-heads 3"),
+                                          (["--n-layers", "0"], "must be positive")])
+def test_cli_rejects_impossible_sizes(flags, words, capsys):
+    with pytest.raises(SystemExit):
+        main(["--smoke", *flags])
+    assert words in capsys.readouterr().err
+
+
 def test_distilled_stories_join_the_mix_and_get_their_own_validation_loss(tmp_path, monkeypatch):
     import llmviz.story_distill as sd
 
