@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -49,6 +50,7 @@ def free_port() -> int:
 
 
 def wait_for(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
+    """Wait until the server answers at url; any HTTP status counts, since an error page is an answer too."""
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
@@ -56,6 +58,8 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
         try:
             with urllib.request.urlopen(url, timeout=5):
                 return
+        except urllib.error.HTTPError:
+            return
         except OSError:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{url} did not answer within {timeout} s") from None

@@ -134,7 +134,8 @@ def test_tour_runs_as_a_voila_app(page, notebook_copy):
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                start_new_session=True)
     try:
-        wait_for(f"http://127.0.0.1:{port}/", process, timeout=180)
+        # Probe a static path: GET / would make Voila run the whole tour in a kernel of its own, beside the page's.
+        wait_for(f"http://127.0.0.1:{port}/voila/static/llmviz-probe", process, timeout=180)
         page.goto(f"http://127.0.0.1:{port}/", timeout=180_000)
         page.wait_for_selector(".widget-slider", timeout=180_000)
         page.wait_for_selector(".js-plotly-plot", timeout=60_000)
