@@ -16,11 +16,11 @@ import llmviz
 from llmviz.models import DATA_DIR
 
 HELDOUT = DATA_DIR / "heldout"
-# Measured on the shipped model (metrics.json): plain 4.100, classics excerpt 4.344; thresholds add ~0.06.
-# The issue's quality bar is <= 4.0 (plain, NOT met yet: 5.40 before SmolLM2's stories joined the mix, 4.27 with
-# 0.8 M tokens of them) and <= 4.8 (classics, met).
-PLAIN_LOSS_MAX = 4.16
-CLASSICS_LOSS_MAX = 4.40
+# Measured on the shipped model (metrics.json): plain 3.942, classics excerpt 4.104. The plain threshold is the
+# issue's quality bar itself (<= 4.0; the model went 5.40 -> 4.27 -> 4.10 as SmolLM2's stories joined the mix, and
+# 3.94 at d_model 224 with 5 layers on 18 M tokens); the excerpt's adds ~0.06. Held-out classics bar <= 4.8: 4.02.
+PLAIN_LOSS_MAX = 4.0
+CLASSICS_LOSS_MAX = 4.16
 # Nouns a child might sit a cat on; written here, independently of the generator's word lists.
 SEAT_NOUNS = set("""mat rug bed chair floor grass sofa box wall table step steps log rock fence pillow blanket roof
 bench hill couch sand stool porch cushion carpet branch swing shelf boat bridge ground tree window ledge desk
