@@ -33,13 +33,18 @@ def _final_norm(lm) -> torch.nn.Module:
     return lm.model.get_submodule(BY_TEMPLATE["ln_final.hook_normalized"].sources[lm.architecture].path)
 
 
+def _stream_names(lm) -> list[str]:
+    """The residual-stream hooks the lens decodes, in depth order: the embedding's output, then each block's."""
+    return ["blocks.0.hook_resid_pre"] + [f"blocks.{L}.hook_resid_post" for L in range(lm.n_layers)]
+
+
 def logit_lens(lm, cache, top_k: int = 5, batch: int = 0, keep_log_probs: bool = False, rows: int = 512) -> LogitLens:
     """Decode blocks.0.hook_resid_pre and every blocks.{L}.hook_resid_post of `cache` through ln_final and the
     unembedding, `rows` vectors per matmul. Returns a LogitLens (top tokens per layer and position,
     [n_layers + 1, pos, ...] tensors)."""
     if not isinstance(top_k, int) or not 1 <= top_k <= lm.d_vocab:
         raise ValueError(f"top_k must be an int in 1..{lm.d_vocab}, not {top_k!r}.")
-    names = ["blocks.0.hook_resid_pre"] + [f"blocks.{L}.hook_resid_post" for L in range(lm.n_layers)]
+    names = _stream_names(lm)
     missing = [n for n in names if n not in cache]
     if missing:
         raise KeyError(f"The logit lens needs {missing[0]} (and {len(missing) - 1} more) in the cache; run "
@@ -89,7 +94,7 @@ def logit_lens_at(lm, cache, position: int, top_k: int = 5, batch: int = 0) -> L
     """The logit lens of one input position: logit_lens on that position's column of `cache` (every tensor of the
     result has pos = 1). It costs n_layers + 1 rows through the unembedding instead of (n_layers + 1) * pos, which
     is what a widget showing one position at a time needs (SmolLM2, 31 depths: about 35 ms a position)."""
-    resid = {name: t for name, t in cache.items() if "resid_p" in name}  # [batch, pos, d_model] each
+    resid = {name: cache[name] for name in _stream_names(lm) if name in cache}  # [batch, pos, d_model] each
     n_pos = next(iter(resid.values())).shape[1] if resid else 1  # no residual: logit_lens says which it needs
     if not isinstance(position, int) or not -n_pos <= position < n_pos:
         raise ValueError(f"position must be an int in {-n_pos}..{n_pos - 1} for a {n_pos}-token prompt, "
