@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from capture import MIB, gpt2_small, medians  # noqa: E402
 
 from llmviz.capture import run_with_cache  # noqa: E402
-from llmviz.tokenizer_files import gpt2_tokenizer  # noqa: E402
+from llmviz.tokenization.tokenizer_files import gpt2_tokenizer  # noqa: E402
 
 
 def main(lengths=(16, 128, 512), repeats: int = 5) -> None:

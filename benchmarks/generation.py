@@ -1,14 +1,14 @@
 """Benchmark generation: our traced loop against HF generate, and speculative decoding against the target alone.
 
-    OMP_NUM_THREADS=1 python benchmarks/generation.py [--model tiny] [--draft tiny-draft] [--repeats 5]
+OMP_NUM_THREADS=1 python benchmarks/generation.py [--model tiny] [--draft tiny-draft] [--repeats 5]
 
-Part 1 times greedy generation of the same number of tokens by HF `model.generate(do_sample=False)` (the baseline)
-and by `llmviz.generation.generate` with no capture, with the default capture (every layer's attention pattern per
-step: the trace a notebook uses), and with `use_cache=False`; it prints tokens/s and the ratio to HF, each the
-median of several interleaved repeats. Goal: the traced loop >= 0.8x HF.
-Part 2 runs speculative decoding (greedy and temperature 0.8) on story prompts for several draft lengths k and
-prints target passes per generated token (goal <= 0.6), the acceptance rate and wall time against the target
-alone in the same run. Checks that greedy speculative output equals the target alone's. Nothing is written to disk.
+Part 1 times greedy generation of the same number of tokens by HF `model.generate(do_sample=False)` (the baseline) and
+by `llmviz.decoding.generation.generate` with no capture, with the default capture (every layer's attention pattern per
+step: the trace a notebook uses), and with `use_cache=False`; it prints tokens/s and the ratio to HF, each the median of
+several interleaved repeats. Goal: the traced loop >= 0.8x HF. Part 2 runs speculative decoding (greedy and temperature
+0.8) on story prompts for several draft lengths k and prints target passes per generated token (goal <= 0.6), the
+acceptance rate and wall time against the target alone in the same run. Checks that greedy speculative output equals the
+target alone's. Nothing is written to disk.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 
 import llmviz  # noqa: E402
-from llmviz.generation import generate  # noqa: E402
-from llmviz.stories import story  # noqa: E402
+from llmviz.decoding.generation import generate  # noqa: E402
+from llmviz.training.stories.generator import story  # noqa: E402
 
 
 def story_prompts(n: int) -> list[str]:

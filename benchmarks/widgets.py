@@ -89,25 +89,25 @@ def slider_values(slider, most: int = 8) -> list:
 def cases(lm, draft, prompt: str):
     """(widget name, widget, [(control name, control)], text control or None, run button or None, new texts or
     None for the 64-token prompts) per widget."""
-    from llmviz.viz.widgets_attention import AttentionExplorer
-    from llmviz.viz.widgets_decoding import TemperatureExplorer
-    from llmviz.viz.widgets_depth import LensExplorer
-    from llmviz.viz.widgets_detokenize import StreamExplorer
-    from llmviz.viz.widgets_embeddings import NeighbourExplorer
-    from llmviz.viz.widgets_feed_forward import NeuronExplorer
-    from llmviz.viz.widgets_loop import LoopExplorer
-    from llmviz.viz.widgets_positional import PositionExplorer
-    from llmviz.viz.widgets_sampling import FilterExplorer
-    from llmviz.viz.widgets_speculative import SpeculativeExplorer
-    from llmviz.viz.widgets_tokenization import MergeExplorer
-    from llmviz.viz.widgets_tour import Tour
+    from llmviz.viz.widgets.attention import AttentionExplorer
+    from llmviz.viz.widgets.detokenization import StreamExplorer
+    from llmviz.viz.widgets.embeddings import NeighbourExplorer
+    from llmviz.viz.widgets.feed_forward import NeuronExplorer
+    from llmviz.viz.widgets.logits import TemperatureExplorer
+    from llmviz.viz.widgets.loop import LoopExplorer
+    from llmviz.viz.widgets.positional import PositionExplorer
+    from llmviz.viz.widgets.residuals import LensExplorer
+    from llmviz.viz.widgets.sampling import FilterExplorer
+    from llmviz.viz.widgets.speculative import SpeculativeExplorer
+    from llmviz.viz.widgets.tokenization import MergeExplorer
+    from llmviz.viz.widgets.tour import Tour
 
     words = [p[:38] for p in prompts_of_64_tokens(lm, 31, tokens=16)]  # the merge explorer takes <= 40 bytes
     merges = MergeExplorer(words[0])
     yield "01 MergeExplorer", merges, [("step", merges.step)], merges.text, merges.run, words[1:]
     if lm.name == "tiny":  # the neighbour explorer's words are single tokens of the tiny model
-        from llmviz.embeddings import common_token_ids
-        from llmviz.stories import stories
+        from llmviz.stages.embeddings import common_token_ids
+        from llmviz.training.stories.generator import stories
 
         near = NeighbourExplorer(lm, common_token_ids(lm, stories(300), n=1500), word="cat")
         words = ["dog", "happy", "ran", "mom", "red", "tree", "cat"] * 5

@@ -7,7 +7,8 @@
 """
 
 from llmviz.lm import LM
-from llmviz.models import MODELS, ModelLoadError, load
+from llmviz.models import load
+from llmviz.registry import MODELS, ModelLoadError
 
 __version__ = "0.1.0"
 __all__ = ["LM", "MODELS", "ModelLoadError", "load", "__version__"]

@@ -22,8 +22,8 @@ from torch import nn
 from transformers import AttentionInterface, DynamicCache
 from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
-from llmviz.cache import ActivationCache
-from llmviz.hf_cache import cache_argument, returned_cache
+from llmviz.activation_cache import ActivationCache
+from llmviz.kv_cache_argument import cache_argument, returned_cache
 from llmviz.names import dims, names_for, numel, parse
 
 ATTENTION_IMPLEMENTATION = "llmviz"
@@ -131,8 +131,8 @@ def select_names(lm, names: None | str | Iterable[str] | Callable[[str], bool] =
         near = {n: difflib.get_close_matches(n, every, n=1, cutoff=0.5) for n in unknown}
         hints = "; ".join(f"{n!r} (nearest: {m[0]})" if m else repr(n) for n, m in near.items())
         raise ValueError(f"names= has names this {lm.architecture} model does not produce: {hints}. Valid names are "
-                         f"llmviz.names.names_for({lm.architecture!r}, {lm.n_layers}), or pass a predicate such "
-                         "as lambda name: 'pattern' in name.")
+                         f"llmviz.names.names_for({lm.architecture!r}, {lm.n_layers}); one name for every layer is "
+                         "llmviz.names.every_layer('blocks.{L}.attn.hook_pattern', lm.n_layers).")
     asked = set(asked)
     return [n for n in every if n in asked]
 

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 import torch
 
-from llmviz.models import DEFAULT_MODEL, MODELS, ModelLoadError, load
+from llmviz.decoding.forward import next_token_logits
+from llmviz.models import load
+from llmviz.registry import DEFAULT_MODEL, MODELS, ModelLoadError
 
 
 @dataclass
@@ -33,9 +35,7 @@ class Explanation:
 def explain(lm, text: str, top: int = 10, max_new_tokens: int = 20) -> Explanation:
     """Tokenize `text`, read the next-token distribution, and continue greedily, all from one real model."""
     ids = lm.to_tokens(text)                                    # [1, pos]
-    with torch.no_grad():
-        logits = lm.model(ids).logits[0, -1]                    # [vocab]: the last position predicts the next token
-    probs = torch.softmax(logits.float(), dim=-1)
+    probs = torch.softmax(next_token_logits(lm, ids).float(), dim=-1)  # [vocab]
     top_probs, top_ids = probs.topk(min(top, probs.numel()))
     trace = lm.generate(text, max_new_tokens=max_new_tokens, temperature=0)
     return Explanation(model=lm.name, tokens=lm.to_str_tokens(ids), token_ids=ids[0].tolist(),

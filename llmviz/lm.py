@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
-from llmviz.bytelevel import readable, readable_bytes, token_bytes
+from llmviz.tokenization.bytelevel import readable, readable_bytes, token_bytes
 
 
 class LM:
@@ -107,17 +107,17 @@ class LM:
         return estimate_cache_bytes(self, n_tokens, names=names, dtype=dtype, batch=batch)
 
     def logit_lens(self, cache, top_k: int = 5):
-        from llmviz.lens import logit_lens
+        from llmviz.stages.lens import logit_lens
         return logit_lens(self, cache, top_k=top_k)
 
     def generate(self, prompt, **kwargs):
-        from llmviz.generation import generate
+        from llmviz.decoding.generation import generate
         return generate(self, prompt, **kwargs)
 
     def stream(self, prompt, **kwargs):
-        from llmviz.generation import stream
+        from llmviz.decoding.generation import stream
         return stream(self, prompt, **kwargs)
 
     def beam_search(self, prompt, **kwargs):
-        from llmviz.beam import beam_search
+        from llmviz.decoding.beam import beam_search
         return beam_search(self, prompt, **kwargs)

@@ -1,8 +1,8 @@
 """Which model the notebooks show for learners' own prompts: SmolLM2 when it is set up and memory allows, else the
 shipped tiny model, always with a one-line notice saying why.
 
-SmolLM2-135M in float32 makes a notebook kernel peak at about 1.05 GB (benchmarks/kernel_memory.py), so two open
-notebooks on a 2 GB Binder would kill each other; the tiny model peaks near 0.3 GB. Below `MIN_MEMORY_GB` of memory
+SmolLM2-135M in float32 makes a notebook kernel peak at about twice what the tiny model needs, so two open notebooks
+on a 2 GB Binder would kill each other (the measured peaks are in the README, from benchmarks/kernel_memory.py). Below `MIN_MEMORY_GB` of memory
 available to this process (the cgroup limit on Binder and in containers, else the machine's RAM) the tiny model is
 shown. `LLMVIZ_MODEL` overrides the choice, e.g. `LLMVIZ_MODEL=tiny make lab` for a weak laptop. This module
 only chooses; loading and its checks live in models.py.
@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from llmviz.models import MODELS, ModelLoadError, load
+from llmviz.models import load
+from llmviz.registry import MODELS, ModelLoadError
 
 PREFERRED, FALLBACK = "smollm2-135m", "tiny"
 MIN_MEMORY_GB = 3.0

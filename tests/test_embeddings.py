@@ -1,4 +1,4 @@
-"""Tests for llmviz.embeddings: the lookup equals the captured hook_embed, cosine similarity and neighbours agree
+"""Tests for llmviz.stages.embeddings: the lookup equals the captured hook_embed, cosine similarity and neighbours agree
 with a brute-force recomputation, the frequency count agrees with counting by hand, and PCA agrees with the
 covariance matrix's eigenvectors. Bad input raises clear errors."""
 
@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 import torch
 
-from llmviz import embeddings
+from llmviz.stages import embeddings
 
 
 def test_lookup_is_the_captured_hook_embed(random_gpt2_lm, random_llama_lm):

@@ -3,7 +3,7 @@
 import torch
 from conftest import make_random_lm
 
-from llmviz.forward import attention_work, forward, kv_cache_stats, new_cache
+from llmviz.decoding.forward import attention_work, forward, kv_cache_stats, new_cache
 
 
 def test_cached_forwards_equal_one_full_forward_and_sizes(gpt2_tokenizer):

@@ -4,7 +4,7 @@ import pytest
 import torch
 from conftest import make_random_lm
 
-from llmviz.generation import find_repetition, generate, stream
+from llmviz.decoding.generation import find_repetition, generate, stream
 
 PROMPT = "Hello there"
 

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from conftest import make_random_lm
 
 from llmviz.capture import run_with_cache
-from llmviz.lens import logit_lens, logit_lens_at
+from llmviz.stages.lens import logit_lens, logit_lens_at
 
 PROMPT = "The cat sat on the mat"
 

@@ -56,7 +56,7 @@ def test_low_memory_shows_the_tiny_model_and_says_why(monkeypatch):
 def test_missing_smollm2_falls_back_with_the_reason(monkeypatch, tmp_path):
     monkeypatch.delenv("LLMVIZ_MODEL", raising=False)
     monkeypatch.setattr(model_choice, "memory_limit_gb", lambda: 100.0)
-    monkeypatch.setitem(llmviz.models.MODELS, "smollm2-135m", tmp_path / "not-set-up")
+    monkeypatch.setitem(llmviz.registry.MODELS, "smollm2-135m", tmp_path / "not-set-up")
     notices = []
     lm = prompt_model(log=notices.append)
     assert lm.name == "tiny" and "SmolLM2 is not set up" in notices[0]

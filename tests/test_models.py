@@ -111,7 +111,7 @@ def test_dtype_option_halves_the_weights():
 
 def test_missing_shipped_model_says_how_to_rebuild(monkeypatch, tmp_path):
     monkeypatch.setitem(MODELS, "tiny", tmp_path / "gone")
-    with pytest.raises(ModelLoadError, match="python -m llmviz.train"):
+    with pytest.raises(ModelLoadError, match="python -m llmviz.training.train"):
         llmviz.load("tiny")
 
 

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from llmviz.positional import (
+from llmviz.stages.positional import (
     alibi,
     alibi_slopes,
     apply_rope,

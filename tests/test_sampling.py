@@ -14,7 +14,7 @@ from transformers.generation.logits_process import (
     TopPLogitsWarper,
 )
 
-from llmviz.sampling import FILTERS, SamplingSettings, distribution, sample
+from llmviz.decoding.sampling import FILTERS, SamplingSettings, distribution, sample
 
 SETTINGS = [
     dict(temperature=1.0),

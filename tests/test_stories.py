@@ -1,11 +1,11 @@
-"""Tests for llmviz.stories: determinism, the shapes prompts rely on, and the Zipf-peaked choices."""
+"""Tests for llmviz.training.stories.generator: determinism, the shapes prompts rely on, and the Zipf-peaked choices."""
 
 import re
 from collections import Counter
 
 import pytest
 
-from llmviz.stories import stories, story, zipf_choice
+from llmviz.training.stories.generator import stories, story, zipf_choice
 
 
 def test_story_is_deterministic_per_seed():

@@ -1,12 +1,12 @@
-"""Tests for llmviz.story_distill: seeded prompts, sentence-level clean-up, and a resumable cache, using a tiny random
-Llama with a plain chat template in place of SmolLM2 (the real run takes an hour)."""
+"""Tests for llmviz.training.stories.distill: seeded prompts, sentence-level clean-up, and a resumable cache, using a
+tiny random Llama with a plain chat template in place of SmolLM2 (the real run takes an hour)."""
 
 import copy
 import json
 
 import pytest
 
-from llmviz.story_distill import ADJECTIVES, NOUNS, VERBS, clean_story, distill, read_stories, story_prompts
+from llmviz.training.stories.distill import ADJECTIVES, NOUNS, VERBS, clean_story, distill, read_stories, story_prompts
 from tests.conftest import make_random_lm
 
 
@@ -39,7 +39,7 @@ def chat_lm(gpt2_tokenizer):
 
 
 def test_distill_appends_and_resumes(chat_lm, tmp_path, monkeypatch):
-    import llmviz.story_distill as sd
+    import llmviz.training.stories.distill as sd
 
     # A random model rarely ends a sentence, so give every generated text one full sentence to keep.
     monkeypatch.setattr(sd, "clean_story", lambda text: "The dog ran home.")
@@ -58,7 +58,7 @@ def test_distill_appends_and_resumes(chat_lm, tmp_path, monkeypatch):
 
 
 def test_read_stories_joins_every_parallel_file(tmp_path, monkeypatch):
-    import llmviz.story_distill as sd
+    import llmviz.training.stories.distill as sd
 
     monkeypatch.setattr(sd, "CACHE_FILE", tmp_path / "smollm2_stories.jsonl")
     for name, text in (("smollm2_stories.jsonl", "One."), ("smollm2_stories_2.jsonl", "Two."), ("other.jsonl", "No.")):
@@ -67,8 +67,8 @@ def test_read_stories_joins_every_parallel_file(tmp_path, monkeypatch):
 
 
 def test_cache_files_summarize_each_parallel_run_and_the_card_prints_its_command(tmp_path, monkeypatch):
-    import llmviz.story_distill as sd
-    from llmviz.model_card import _distill_commands
+    import llmviz.training.stories.distill as sd
+    from llmviz.training.model_card import _distill_commands
 
     monkeypatch.setattr(sd, "CACHE_FILE", tmp_path / "smollm2_stories.jsonl")
     runs = {"smollm2_stories.jsonl": (0, [3, 4, 5]), "smollm2_stories_2.jsonl": (1000000, [7, 0])}  # tokens per story
@@ -80,12 +80,12 @@ def test_cache_files_summarize_each_parallel_run_and_the_card_prints_its_command
     assert files == [{"file": "smollm2_stories.jsonl", "seed": 0, "batches": 2, "stories": 3, "tokens": 12},
                      {"file": "smollm2_stories_2.jsonl", "seed": 1000000, "batches": 1, "stories": 1, "tokens": 7}]
     lines = _distill_commands(files).splitlines()[1:]
-    assert "`python -m llmviz.story_distill --tokens 12` (2 batches, 3 stories)" in lines[0]
+    assert "`python -m llmviz.training.stories.distill --tokens 12` (2 batches, 3 stories)" in lines[0]
     assert "--out ~/.cache/llmviz/corpus/smollm2_stories_2.jsonl --seed 1000000`" in lines[1]
 
 
 def test_opening_phrase_gets_its_comma_once():
-    from llmviz.story_distill import comma_after_opening
+    from llmviz.training.stories.distill import comma_after_opening
 
     assert comma_after_opening("Once upon a time in a wood, a fox.") == "Once upon a time, in a wood, a fox."
     assert comma_after_opening("Once upon a time, there was a cat.") == "Once upon a time, there was a cat."

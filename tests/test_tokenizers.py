@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmviz.bytelevel import bytes_to_unicode, token_bytes
-from llmviz.tokenizer_files import bert_vocab_file
-from llmviz.tokenizers import (
+from llmviz.tokenization.bytelevel import bytes_to_unicode, token_bytes
+from llmviz.tokenization.tokenizer_files import bert_vocab_file
+from llmviz.tokenization.tokenizers import (
     compare,
     encode_with_special_tokens,
     is_byte_level,

@@ -1,5 +1,6 @@
-"""Smoke tests for llmviz.train: a toy configuration trains in seconds, its loss falls, and the folder it writes
-loads through llmviz.load with the losses it reports. No corpora are needed (the smoke preset uses stories only)."""
+"""Smoke tests for llmviz.training.train: a toy configuration trains in seconds, its loss falls, and the folder it
+writes loads through llmviz.load with the losses it reports. No corpora are needed (the smoke preset uses stories
+only)."""
 
 import json
 import math
@@ -9,8 +10,8 @@ import pytest
 import torch
 
 import llmviz
-from llmviz.stories import stories
-from llmviz.train import PRESETS, Stream, main, train
+from llmviz.training.stories.generator import stories
+from llmviz.training.train import PRESETS, Stream, main, train
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +95,7 @@ def test_cli_rejects_impossible_sizes(flags, words, capsys):
 
 
 def test_distilled_stories_join_the_mix_and_get_their_own_validation_loss(tmp_path, monkeypatch):
-    import llmviz.story_distill as sd
+    import llmviz.training.stories.distill as sd
 
     texts = [f"{name} saw a {thing}. {name} was happy and went home." for name in ("Ann", "Bo", "Cy", "Di", "Ed")
              for thing in ("dog", "cat", "bird", "frog", "kite", "boat", "tree", "cake", "ball", "hat",
@@ -106,5 +107,5 @@ def test_distilled_stories_join_the_mix_and_get_their_own_validation_loss(tmp_pa
     # The held-out 5 % (20 stories at least) share the training stories' pattern, so they are easy to predict.
     assert m["val_loss"]["distilled"] < math.log(PRESETS["smoke"].vocab) - 1.0
     monkeypatch.setattr(sd, "read_stories", lambda: texts[:10])
-    with pytest.raises(ValueError, match="story_distill"):
+    with pytest.raises(ValueError, match="stories.distill"):
         train(preset, tmp_path / "too-few", progress=False, log=lambda s: None)

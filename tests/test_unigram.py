@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmviz.tokenizers import load_tokenizer
-from llmviz.unigram import build_lattice, unigram_model, viterbi, viterbi_word
+from llmviz.tokenization.tokenizers import load_tokenizer
+from llmviz.tokenization.unigram import build_lattice, unigram_model, viterbi, viterbi_word
 
 TEXTS = [
     "It is a truth universally acknowledged", "The unhappiness of Miss Bennet", "Elizabeth's sisters, Jane and Lydia!",

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from llmviz import viz
-from llmviz.bytelevel import readable
+from llmviz.tokenization.bytelevel import readable
 from llmviz.viz import style
 
 BYTE_TOKENS = ["The", "Ġcat", "Ġsat", "Ġon", "Ġthe", "Ġmat", "Ċ", "Ġthe"]  # raw byte-level pieces, "Ġthe" twice

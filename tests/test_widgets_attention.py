@@ -4,7 +4,7 @@ only index it, a new prompt re-runs the model, and errors appear in the widget's
 import pytest
 import torch
 
-from llmviz.viz.widgets_attention import MAX_TOKENS, AttentionExplorer, AttentionGuess, capture_patterns
+from llmviz.viz.widgets.attention import MAX_TOKENS, AttentionExplorer, attention_guess, capture_patterns
 from tests.conftest import STORY_PROMPT as PROMPT
 
 
@@ -44,12 +44,19 @@ def test_long_prompts_are_refused(tiny_lm):
 
 
 def test_guess_reveals_the_row_of_weights(tiny_lm, story_cache):
-    row = story_cache["pattern", 1][0, 2, -1]
-    g = AttentionGuess(tiny_lm, PROMPT, layer=1, head=2)
+    row = story_cache["pattern", 1][0, 2, -1]  # [pos] the last token's weights, from a capture of its own
+    g = attention_guess(tiny_lm, PROMPT, layer=1, head=2)
     assert "Most attention" not in g.result.value
-    g.guess.value = int(row.argmax())
-    g.reveal.click()
-    assert g.result.value.startswith("Your guess is right") and not g.output.outputs
-    torch.testing.assert_close(torch.tensor(g.weights), row)
+    best = int(row.argmax())
+    g.guess.value = best
+    g.button.click()
+    assert "Your guess is right" in g.result.value and not g.output.outputs
+    assert f"(position {best})" in g.result.value
+    for weight in row.tolist():  # every weight of the row is on screen, to 4 decimals
+        assert f"<td>{weight:.4f}</td>" in g.result.value
+    worst = int(row.argmin())
+    g.guess.value = worst
+    g.button.click()
+    assert f"Your guess got {row[worst]:.4f}" in g.result.value
     with pytest.raises(ValueError, match="head in"):
-        AttentionGuess(tiny_lm, PROMPT, layer=0, head=tiny_lm.n_heads)
+        attention_guess(tiny_lm, PROMPT, layer=0, head=tiny_lm.n_heads)

@@ -5,8 +5,8 @@ word that is not one token shows a message in the widget's output area; the chec
 import pytest
 import torch
 
-from llmviz import embeddings
-from llmviz.viz.widgets_embeddings import closest_token_checkpoint, neighbour_explorer
+from llmviz.stages import embeddings
+from llmviz.viz.widgets.embeddings import closest_token_checkpoint, neighbour_explorer
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from llmviz.viz.style import ORANGE
-from llmviz.viz.widgets_feed_forward import (
+from llmviz.viz.widgets.feed_forward import (
     MAX_TOKENS,
     TOP,
     NeuronExplorer,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from llmviz.forward import attention_work
-from llmviz.viz.widgets_loop import loop_explorer
+from llmviz.decoding.forward import attention_work
+from llmviz.viz.widgets.loop import loop_explorer
 
 PROMPT = "Once upon a time"
 

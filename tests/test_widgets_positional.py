@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from llmviz import positional
-from llmviz.viz.widgets_positional import PositionExplorer, position_tables, word_order_checkpoint, word_order_keys
-from llmviz.word_order import word_order
+from llmviz.stages import positional
+from llmviz.stages.word_order import word_order
+from llmviz.viz.widgets.positional import PositionExplorer, position_tables, word_order_checkpoint, word_order_keys
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from llmviz.viz.widgets_sampling import filter_explorer
+from llmviz.viz.widgets.sampling import filter_explorer
 
 
 @pytest.fixture()

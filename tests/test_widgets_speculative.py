@@ -3,8 +3,8 @@
 import pytest
 
 import llmviz
-from llmviz.viz.records import speculative_rows
-from llmviz.viz.widgets_speculative import K_VALUES, speculative_explorer
+from llmviz.viz.adapters import speculative_rows
+from llmviz.viz.widgets.speculative import K_VALUES, speculative_explorer
 
 PROMPT = "Once upon a time"
 

@@ -5,12 +5,12 @@ from itertools import pairwise
 
 import pytest
 
-from llmviz.bpe import replay
-from llmviz.bpe_train import train_with_library
-from llmviz.bytelevel import token_bytes
-from llmviz.tokenizers import load_tokenizer
+from llmviz.tokenization.bpe import replay
+from llmviz.tokenization.bpe_train import train_with_library
+from llmviz.tokenization.bytelevel import token_bytes
+from llmviz.tokenization.tokenizers import load_tokenizer
 from llmviz.viz.style import ORANGE, token_labels
-from llmviz.viz.widgets_tokenization import bpe_trainer, merge_explorer, merge_timeline
+from llmviz.viz.widgets.tokenization import bpe_trainer, merge_explorer, merge_timeline
 
 TEXT = "The cat sat on the unbelievable mat 🐱"
 

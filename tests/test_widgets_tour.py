@@ -5,9 +5,9 @@ import pytest
 import torch
 
 import llmviz
-from llmviz.viz import widgets_tour
-from llmviz.viz.widgets_tour import NextTokenGuess, Tour, default_model, default_prompt
-from llmviz.viz.widgets_tour_figure import MAX_TOKENS, TOP_K, tour_data, tour_figure
+from llmviz.viz.widgets import tour as widgets_tour
+from llmviz.viz.widgets.tour import Tour, default_model, default_prompt, guess_rank, next_token_guess
+from llmviz.viz.widgets.tour_figure import MAX_TOKENS, TOP_K, tour_data, tour_figure
 
 PROMPT = "Once upon a time, a little cat"
 
@@ -30,7 +30,7 @@ def test_tour_data_equals_the_capture(tiny_lm, full):
     torch.testing.assert_close(torch.tensor(data.top_probs), top.values)
     assert data.top_ids[:, 0].tolist() == logits[0].argmax(-1).tolist()
     # the logit lens, decoded one position at a time: its last row reads the model's own prediction, and every
-    # row equals llmviz.lens.logit_lens of the full capture
+    # row equals llmviz.stages.lens.logit_lens of the full capture
     lens = tiny_lm.logit_lens(cache, top_k=1)
     for p, predicted in enumerate(logits[0].argmax(-1).tolist()):
         tokens, probs = data.lens.at(p)  # [n] each
@@ -89,22 +89,24 @@ def test_new_prompt_reruns_and_errors_show_in_the_output(tiny_lm):
 
 def test_guess_reveals_the_model_distribution(tiny_lm, full):
     logits, _ = full
-    g = NextTokenGuess(tiny_lm, PROMPT)
-    probs = torch.softmax(logits[0, -1], dim=-1)
+    g = next_token_guess(tiny_lm, PROMPT)
+    probs = torch.softmax(logits[0, -1], dim=-1)  # [vocab], from the fixture's own forward
     assert "rank" not in g.result.value  # nothing revealed before the button
     best = probs.argmax().item()
     g.guess.value = tiny_lm.to_string([best]).strip()
-    g.reveal.click()
-    token, p, rank = g.guess_probability(g.guess.value)
+    g.button.click()
+    token, p, rank = guess_rank(tiny_lm, probs, g.guess.value)
     assert rank == 1 and p == pytest.approx(probs[best].item(), rel=1e-5)
-    assert "rank 1 of" in g.result.value and not g.output.outputs
+    assert "rank 1 of" in g.result.value and f"{probs[best].item():.4f}" in g.result.value and not g.output.outputs
+    second = probs.topk(2).indices[1].item()
+    assert guess_rank(tiny_lm, probs, tiny_lm.to_string([second]))[2] == 2
     with pytest.raises(ValueError, match="empty"):
-        g.guess_probability("")
+        guess_rank(tiny_lm, probs, "  ")
 
 
 def test_default_model_falls_back_with_a_notice(tiny_lm, capsys, monkeypatch, tmp_path):
     monkeypatch.delenv("LLMVIZ_MODEL", raising=False)
-    monkeypatch.setitem(llmviz.models.MODELS, widgets_tour.PREFERRED, tmp_path / "not-set-up")
+    monkeypatch.setitem(llmviz.registry.MODELS, widgets_tour.PREFERRED, tmp_path / "not-set-up")
     fallback = default_model()
     assert fallback.name == "tiny" and "tiny" in capsys.readouterr().out
     assert default_prompt(fallback) == widgets_tour.PROMPTS["tiny"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from llmviz.word_order import word_order
+from llmviz.stages.word_order import word_order
 
 
 def check(result, n_layers):

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmviz.tokenizer_files import bert_vocab_file
-from llmviz.tokenizers import load_tokenizer
-from llmviz.wordpiece import segment_word, wordpiece
+from llmviz.tokenization.tokenizer_files import bert_vocab_file
+from llmviz.tokenization.tokenizers import load_tokenizer
+from llmviz.tokenization.wordpiece import segment_word, wordpiece
 
 TEXTS = [
     "running", "unaffable", "The quick brown fox jumps over the lazy dog.", "HELLO World!!", "naïve café résumé",

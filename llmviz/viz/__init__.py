@@ -2,7 +2,7 @@
 
 Builders never display, never run a model and never read files. Each documents its trace order, so a widget can
 wrap the result once in `plotly.graph_objects.FigureWidget(fig)` and later change `fig.data[i].z` (or `.y`) inside
-`fig.batch_update()`. Colours, fonts and token labels come from `llmviz.viz.style`; `llmviz.viz.records` turns the
+`fig.batch_update()`. Colours, fonts and token labels come from `llmviz.viz.style`; `llmviz.viz.adapters` turns the
 library's records (beam trees, sampling records, traces, the logit lens) into builder arguments.
 
     01 token_table, token_comparison, segmentation_lattice     06 layer_norm_stats, line_by_layer, logit_lens_grid
@@ -12,6 +12,15 @@ library's records (beam trees, sampling records, traces, the logit lens) into bu
     05 activation_curves, neuron_activations, vector_heatmap    10 speculative_steps   11 byte_view
 """
 
+from llmviz.viz.activation_functions import activation_curves
+from llmviz.viz.adapters import (
+    beam_nodes,
+    cache_cost_series,
+    candidates,
+    kv_cache_series,
+    lens_grid,
+    speculative_rows,
+)
 from llmviz.viz.attention import attention_heads, attention_heatmap, attention_steps, causal_mask, masked_values
 from llmviz.viz.decoding import (
     bar_colors,
@@ -23,15 +32,6 @@ from llmviz.viz.decoding import (
     speculative_steps,
 )
 from llmviz.viz.depth import layer_norm_stats, line_by_layer, logit_lens_grid
-from llmviz.viz.functions import activation_curves
-from llmviz.viz.records import (
-    beam_nodes,
-    cache_cost_series,
-    candidates,
-    kv_cache_series,
-    lens_grid,
-    speculative_rows,
-)
 from llmviz.viz.segmentation import segmentation_lattice, token_comparison
 from llmviz.viz.style import base_layout, readable_token, readable_tokens, token_labels, unique_labels
 from llmviz.viz.tokens import byte_view, token_table, utf8_characters

@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from llmviz.viz._data import as_array, as_bool_array, check_length
+from llmviz.viz.inputs import as_array, as_bool_array, check_length
 from llmviz.viz.style import (
     BLUE,
     EXACT,

@@ -13,8 +13,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from llmviz.viz._data import as_array, check_length, describe
-from llmviz.viz._heatmap import heatmap_trace
+from llmviz.viz.heatmap_traces import heatmap_trace
+from llmviz.viz.inputs import as_array, check_length, describe
 from llmviz.viz.style import (
     BLUE,
     EXACT,

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from llmviz.viz._data import check_length
+from llmviz.viz.inputs import check_length
 from llmviz.viz.style import (
     EXACT,
     ORANGE,

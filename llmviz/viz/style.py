@@ -13,7 +13,7 @@ import html
 from collections import Counter
 from collections.abc import Sequence
 
-from llmviz.bytelevel import readable, readable_bytes, token_bytes, unicode_to_bytes
+from llmviz.tokenization.bytelevel import readable, readable_bytes, token_bytes, unicode_to_bytes
 
 # ---- colour scales ------------------------------------------------------------------------------------------
 # Viridis: perceptually uniform and readable with every common colour-vision deficiency and in greyscale.

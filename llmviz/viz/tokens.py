@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from llmviz.bytelevel import readable_bytes
-from llmviz.viz._data import check_length
+from llmviz.tokenization.bytelevel import readable_bytes
+from llmviz.viz.inputs import check_length
 from llmviz.viz.style import (
     BLUE,
     ORANGE,
