@@ -55,3 +55,22 @@ def test_models_lists_every_named_model(capsys):
     out = capsys.readouterr().out
     for name in ("tiny", "tiny-draft", "smollm2-135m"):
         assert name in out
+
+
+def readme_console_block(command: str) -> tuple[str, str]:
+    """(the command line, the output) of the README's ```console block that runs `command`."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index(f"$ {command}")
+    block = readme[start:readme.index("```", start)]
+    line, _, output = block.partition("\n")
+    return line, output
+
+
+def test_readme_explain_output_is_what_the_command_prints(capsys):
+    """The README shows `llmviz explain` run on the shipped model; regenerate it and compare, line for line."""
+    line, shown = readme_console_block(".venv/bin/llmviz explain")
+    prompt = line.split("explain", 1)[1].strip().strip('"')
+    assert main(["explain", prompt]) == 0
+    printed = capsys.readouterr().out
+    assert shown.rstrip("\n").splitlines() == printed.rstrip("\n").splitlines(), \
+        "README's `llmviz explain` block is stale: paste the output of `make explain`"

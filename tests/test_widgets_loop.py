@@ -1,5 +1,7 @@
 """The loop explorer of notebook 09, driven as the notebook's assert cells drive it, on the shipped tiny model."""
 
+import html
+
 import pytest
 
 from llmviz.decoding.forward import attention_work
@@ -38,10 +40,13 @@ def test_slider_and_button_move_the_markers_without_rerunning(tiny_lm, explorer)
 def test_both_runs_choose_the_same_tokens_and_text_grows(tiny_lm, explorer):
     assert explorer.trace.tokens == explorer.trace_no_cache.tokens
     explorer.step.value = explorer.step.max
-    expected = tiny_lm.to_string(explorer.trace.tokens[:-1])
     assert explorer.trace.stop_reason in ("max_new_tokens", "eos")
     assert explorer.trace.stop_reason in explorer.figure.layout.title.text
-    assert expected.split()[0] in explorer.text.value
+    # The page shows the prompt, every earlier token and the newest one in bold: decoded here, independently.
+    before, newest = tiny_lm.to_string(explorer.trace.tokens[:-1]), tiny_lm.to_string(explorer.trace.tokens[-1:])
+    shown = explorer.text.value
+    assert f"{html.escape(PROMPT)}</span>{html.escape(before)}<b" in shown
+    assert f">{html.escape(newest)}</b>" in shown
 
 
 def test_errors_show_in_the_output_area(explorer):
@@ -50,7 +55,7 @@ def test_errors_show_in_the_output_area(explorer):
     assert "already stopped" in explorer.output.outputs[0]["text"]
     explorer.prompt.value = ""
     explorer.run.click()
-    assert "ValueError" in explorer.output.outputs[0]["text"] or "Error" in explorer.output.outputs[0]["text"]
+    assert explorer.output.outputs[0]["text"] == "⚠ ValueError: The prompt is empty; type at least one character.\n"
     assert explorer.model_runs == 1
 
 

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from llmviz.decoding.sampling import SamplingSettings, sample
 from llmviz.viz.widgets.sampling import filter_explorer
 
 
@@ -36,15 +37,24 @@ def test_top_p_and_min_p_match_their_definitions(explorer):
 
 
 def test_the_drawn_token_is_highlighted_and_seeded(explorer):
-    explorer.seed.value = 7
+    explorer.prompt.value = "The cat sat on the"  # a flat distribution (after "Once upon a time", "," has 0.999)
+    explorer.run.click()
+    explorer.top_k.value = 5  # the draw must come from the 5 most likely, so it is always among the 12 bars
+    shown = explorer.top_ids.tolist()
+    # A seed whose draw is not the most likely token, found with the library's seeded sampler outside the widget,
+    # so a highlight stuck on the first bar cannot pass.
+    seed = next(s for s in range(100) if sample(explorer.logits, settings=SamplingSettings(top_k=5), seed=s).token_id
+                != shown[0])
+    explorer.seed.value = seed
     first = explorer.record.token_id
     explorer.temperature.value = 1.5
     explorer.temperature.value = 1.0
-    assert explorer.record.token_id == first and explorer.record.seed == 7
-    if first in explorer.top_ids.tolist():
-        i = explorer.top_ids.tolist().index(first)
-        assert explorer.figure.data[0].customdata[i][1] == "chosen"
-    assert "seed 7" in explorer.figure.layout.title.text
+    assert explorer.record.token_id == first and explorer.record.seed == seed
+    assert sample(explorer.logits, settings=SamplingSettings(top_k=5), seed=seed).token_id == first
+    assert first in shown[1:5]
+    statuses = [row[1] for row in explorer.figure.data[0].customdata]
+    assert statuses[shown.index(first)] == "chosen" and statuses.count("chosen") == 1
+    assert f"seed {seed}" in explorer.figure.layout.title.text
 
 
 def test_new_prompt_reruns_and_errors_show(tiny_lm, explorer):

@@ -1,6 +1,9 @@
 """Tests for the tour widgets (notebook 00) on the shipped tiny model: the data equals the capture, controls only
 index it, the "next token" button runs one greedy step of the loop, and errors appear in the widget's output."""
 
+import re
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -121,3 +124,17 @@ def test_view_is_a_figure_widget_of_the_choice(tiny_lm):
     data = tour_data(tiny_lm, PROMPT)
     view = widgets_tour.tour_view(data, position=1, layer=0)
     assert list(view.data[4].y) == pytest.approx(data.resid_norms[:, 1].tolist())
+
+
+@pytest.mark.slow
+def test_readme_tour_caption_is_what_smollm2_predicts(smollm2_lm):
+    """The README's screenshot caption names the tour's model, its default prompt and the predicted next token; the
+    three are recomputed here (the browser tier takes the screenshot with that default prompt)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    caption = re.search(r'\*The tour on (\S+): "(.+?)" → "(.+?)"\.', readme)
+    assert caption, "README lost the tour caption: *The tour on MODEL: \"PROMPT\" → \"TOKEN\".*"
+    model, prompt, token = caption.groups()
+    assert model.lower() == smollm2_lm.name and prompt == default_prompt(smollm2_lm)
+    with torch.no_grad():
+        best = int(smollm2_lm.model(smollm2_lm.to_tokens(prompt)).logits[0, -1].argmax())
+    assert token == smollm2_lm.to_string([best])
