@@ -2,10 +2,10 @@
 shipped tiny model, always with a one-line notice saying why.
 
 SmolLM2-135M in float32 makes a notebook kernel peak at about twice what the tiny model needs, so two open notebooks
-on a 2 GB Binder would kill each other (the measured peaks are in the README, from benchmarks/kernel_memory.py). Below `MIN_MEMORY_GB` of memory
-available to this process (the cgroup limit on Binder and in containers, else the machine's RAM) the tiny model is
-shown. `LLMVIZ_MODEL` overrides the choice, e.g. `LLMVIZ_MODEL=tiny make lab` for a weak laptop. This module
-only chooses; loading and its checks live in models.py.
+on a 2 GB Binder would kill each other (the measured peaks are in the README, from benchmarks/kernel_memory.py).
+Below `MIN_MEMORY_GB` of memory available to this process (the cgroup limit on Binder and in containers, else the
+machine's RAM) the tiny model is shown. `LLMVIZ_MODEL` overrides the choice, e.g. `LLMVIZ_MODEL=tiny make lab` for a
+weak laptop. This module only chooses; loading and its checks live in models.py.
 """
 
 from __future__ import annotations
