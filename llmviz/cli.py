@@ -1,6 +1,8 @@
 """The `llmviz` terminal command: the fastest check that an install works, offline.
 
     llmviz explain "The cat sat on the"     tokens and ids, the top 10 next tokens, a greedy continuation
+    llmviz figure attention "The cat sat" -o attn.png   one head's attention pattern as a print-ready image
+    llmviz figure next-token "The cat sat" -o bars.svg  the next-token probabilities (PNG, SVG or PDF)
     llmviz models                           the named models and whether each is ready
     llmviz prepare-smollm2                  convert SmolLM2's GGUF into its local cache (set-up does this)
 
@@ -19,6 +21,11 @@ import torch
 from llmviz.decoding.forward import next_token_logits
 from llmviz.models import load
 from llmviz.registry import DEFAULT_MODEL, MODELS, ModelLoadError
+from llmviz.viz.attention import attention_heatmap
+from llmviz.viz.decoding import probability_bars
+from llmviz.viz.style import readable_tokens
+
+FIGURE_KINDS = ("attention", "next-token")
 
 
 @dataclass
@@ -60,6 +67,32 @@ def _cmd_explain(args) -> int:
     return 0
 
 
+def figure(lm, kind: str, text: str, layer: int = 0, head: int = 0, top: int = 10):
+    """The interactive figure of `kind` for a prompt, from one real forward: 'attention' (one head's pattern) or
+    'next-token' (the `top` most probable next tokens, the greedy one highlighted). A plotly Figure."""
+    if kind == "attention":
+        if not (0 <= layer < lm.n_layers and 0 <= head < lm.n_heads):
+            raise ValueError(f"--layer must be in 0..{lm.n_layers - 1} and --head in 0..{lm.n_heads - 1} for "
+                             f"{lm.name}; got layer {layer}, head {head}.")
+        _, cache = lm.run_with_cache(text, names=[f"blocks.{layer}.attn.hook_pattern"])
+        return attention_heatmap(cache["pattern", layer][0, head], readable_tokens(lm.to_str_tokens(text)),
+                                 title=f"{lm.name}, layer {layer}, head {head}: where each token looks")
+    probs = torch.softmax(next_token_logits(lm, text).float(), dim=-1)  # [vocab]
+    best = probs.topk(min(top, probs.numel()))
+    return probability_bars(readable_tokens(lm.to_str_tokens(best.indices.tolist())), best.values, highlight=0,
+                            title=f"{lm.name}: the next token after {text!r}")
+
+
+def _cmd_figure(args) -> int:
+    # matplotlib only for this command: `explain` should not pay for importing it (and building its font cache)
+    from llmviz.viz.printable import save_static
+
+    lm = load(args.model, device=args.device)
+    path = save_static(figure(lm, args.kind, args.text, layer=args.layer, head=args.head, top=args.top), args.out)
+    print(f"wrote {path}")
+    return 0
+
+
 def _cmd_models(args) -> int:
     for name, folder in MODELS.items():
         ready = "ready" if (folder / "config.json").exists() else "missing"
@@ -87,6 +120,19 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="length of the greedy continuation (default 20)")
     explain_parser.add_argument("--device", default=None, help="cpu (default), cuda, mps or auto")
     explain_parser.set_defaults(run=_cmd_explain)
+    figure_parser = commands.add_parser("figure", help="write a print-ready image (PNG, SVG or PDF) of a figure",
+                                        description="Write one figure of a prompt as a static image for slides and "
+                                        "handouts, drawn from the same data as the notebooks' interactive figure.")
+    figure_parser.add_argument("kind", choices=FIGURE_KINDS, help="which figure: " + ", ".join(FIGURE_KINDS))
+    figure_parser.add_argument("text", help="the prompt, e.g. \"The cat sat on the\"")
+    figure_parser.add_argument("-o", "--out", required=True, help="the image file: .png, .svg or .pdf")
+    figure_parser.add_argument("--model", default=DEFAULT_MODEL,
+                               help=f"a named model ({', '.join(MODELS)}) or a local folder (default: tiny)")
+    figure_parser.add_argument("--layer", type=int, default=0, help="attention: the layer (default 0)")
+    figure_parser.add_argument("--head", type=int, default=0, help="attention: the head (default 0)")
+    figure_parser.add_argument("--top", type=int, default=10, help="next-token: how many bars (default 10)")
+    figure_parser.add_argument("--device", default=None, help="cpu (default), cuda, mps or auto")
+    figure_parser.set_defaults(run=_cmd_figure, max_new_tokens=0)
     models_parser = commands.add_parser("models", help="list the named models and whether each is ready",
                                         description="List the named models, their folders, and whether each is "
                                         "ready to load.")
@@ -106,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.run(args)
-    except (ModelLoadError, ValueError, TypeError) as err:
+    except (ModelLoadError, ValueError, TypeError, OSError) as err:  # OSError: e.g. the image's folder is missing
         print(f"llmviz: error: {err}", file=sys.stderr)
         return 2
 
