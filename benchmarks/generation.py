@@ -2,10 +2,11 @@
 
 OMP_NUM_THREADS=1 python benchmarks/generation.py [--model tiny] [--draft tiny-draft] [--repeats 5]
 
-Part 1 times greedy generation of the same number of tokens by HF `model.generate(do_sample=False)` (the baseline) and
-by `llmviz.decoding.generation.generate` with no capture, with the default capture (every layer's attention pattern per
-step: the trace a notebook uses), and with `use_cache=False`; it prints tokens/s and the ratio to HF, each the median of
-several interleaved repeats. Goal: the traced loop >= 0.8x HF. Part 2 runs speculative decoding (greedy and temperature
+Part 1 times greedy generation of at most n tokens by HF `model.generate(do_sample=False)` (the baseline) and by
+`llmviz.decoding.generation.generate` with no capture, with the default capture (every layer's attention pattern per
+step: the trace a notebook uses), and with `use_cache=False`. Both stop at end-of-sequence, and every run must produce
+exactly HF's tokens, so all four do the same work. It prints tokens/s and the ratio to HF, each the median of several
+interleaved repeats. Goal: the traced loop >= 0.8x HF. Part 2 runs speculative decoding (greedy and temperature
 0.8) on story prompts for several draft lengths k and prints target passes per generated token (goal <= 0.6), the
 acceptance rate and wall time against the target alone in the same run. Checks that greedy speculative output equals the
 target alone's. Nothing is written to disk.
@@ -33,41 +34,46 @@ def story_prompts(n: int) -> list[str]:
     return [" ".join(story(10_000_000 + i).split()[:8]) for i in range(n)]
 
 
-def time_hf(lm, prompt: str, n_new: int) -> tuple[float, int]:
-    ids = lm.to_tokens(prompt)
+def time_hf(lm, ids: torch.Tensor, n_new: int) -> tuple[float, list[int]]:
+    # no min_new_tokens: HF stops at end-of-sequence as llmviz does, so both generate the same tokens
     eos = lm.tokenizer.eos_token_id
     start = time.perf_counter()
     with torch.no_grad():
-        out = lm.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=n_new,
-                                min_new_tokens=n_new, do_sample=False, pad_token_id=eos)
-    return time.perf_counter() - start, out.shape[1] - ids.shape[1]
+        out = lm.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=n_new, do_sample=False,
+                                pad_token_id=eos)
+    return time.perf_counter() - start, out[0, ids.shape[1]:].tolist()
 
 
-def time_ours(lm, prompt: str, n_new: int, **kwargs) -> tuple[float, int]:
+def time_ours(lm, ids: torch.Tensor, n_new: int, **kwargs) -> tuple[float, list[int]]:
     start = time.perf_counter()
-    trace = generate(lm, prompt, max_new_tokens=n_new, temperature=0, **kwargs)
-    return time.perf_counter() - start, len(trace.tokens)
+    trace = generate(lm, ids, max_new_tokens=n_new, temperature=0, **kwargs)
+    return time.perf_counter() - start, trace.tokens
 
 
 def part1(lm, prompts, n_new: int, repeats: int) -> None:
     runs = {
-        "HF generate (baseline)": lambda p: time_hf(lm, p, n_new),
-        "llmviz, no capture": lambda p: time_ours(lm, p, n_new, capture=None),
-        "llmviz, default trace": lambda p: time_ours(lm, p, n_new),
-        "llmviz, use_cache=False": lambda p: time_ours(lm, p, n_new, capture=None, use_cache=False),
+        "HF generate (baseline)": lambda ids: time_hf(lm, ids, n_new),
+        "llmviz, no capture": lambda ids: time_ours(lm, ids, n_new, capture=None),
+        "llmviz, default trace": lambda ids: time_ours(lm, ids, n_new),
+        "llmviz, use_cache=False": lambda ids: time_ours(lm, ids, n_new, capture=None, use_cache=False),
     }
-    for run in runs.values():  # warm-up
-        run(prompts[0])
+    ids = [lm.to_tokens(p) for p in prompts]  # tokenised once, outside the timing, for all four alike
+    expected = [runs["HF generate (baseline)"](x)[1] for x in ids]  # also the warm-up
+    for name, run in runs.items():
+        for x, want in zip(ids, expected, strict=True):
+            if run(x)[1] != want:
+                raise AssertionError(f"{name} generated other tokens than HF on {lm.to_string(x[0])!r}")
     rates = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():  # interleaved so drift on a shared machine hits all alike
             seconds, tokens = 0.0, 0
-            for p in prompts:
-                s, t = run(p)
-                seconds, tokens = seconds + s, tokens + t
+            for x in ids:
+                s, t = run(x)
+                seconds, tokens = seconds + s, tokens + len(t)
             rates[name].append(tokens / seconds)
     base = statistics.median(rates["HF generate (baseline)"])
-    print(f"\nPart 1: greedy, {n_new} new tokens x {len(prompts)} prompts, median of {repeats} repeats")
+    print(f"\nPart 1: greedy, at most {n_new} new tokens x {len(prompts)} prompts ({sum(map(len, expected))} "
+          f"tokens, the same for every run), median of {repeats} repeats")
     for name, values in rates.items():
         median = statistics.median(values)
         print(f"  {name:26s} {median:8.1f} tokens/s   {median / base:5.2f}x HF")
