@@ -1,15 +1,17 @@
 """Benchmark generation: our traced loop against HF generate, and speculative decoding against the target alone.
 
-OMP_NUM_THREADS=1 python benchmarks/generation.py [--model tiny] [--draft tiny-draft] [--repeats 5]
+OMP_NUM_THREADS=1 python benchmarks/generation.py [--model tiny] [--draft tiny-draft] [--repeats 5] [--smoke]
 
 Part 1 times greedy generation of at most n tokens by HF `model.generate(do_sample=False)` (the baseline) and by
 `llmviz.decoding.generation.generate` with no capture, with the default capture (every layer's attention pattern per
 step: the trace a notebook uses), and with `use_cache=False`. Both stop at end-of-sequence, and every run must produce
 exactly HF's tokens, so all four do the same work. It prints tokens/s and the ratio to HF, each the median of several
-interleaved repeats. Goal: the traced loop >= 0.8x HF. Part 2 runs speculative decoding (greedy and temperature
-0.8) on story prompts for several draft lengths k and prints target passes per generated token (goal <= 0.6), the
-acceptance rate and wall time against the target alone in the same run. Checks that greedy speculative output equals the
-target alone's. Nothing is written to disk.
+repeats, the runs interleaved in an order that rotates every repeat. Goal: the traced loop >= 0.8x HF. Part 2 runs
+speculative decoding (greedy and temperature 0.8) on story prompts for several draft lengths k and prints target
+passes per generated token (goal <= 0.6), the acceptance rate and the speed-up: the target alone's median time over
+speculative decoding's median time, the two alternating (ABAB, then BABA) so that neither is always timed first.
+Checks that greedy speculative output equals the target alone's. `--smoke` runs the smallest sizes, for the test
+suite. Nothing is written to disk.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import torch  # noqa: E402
 import llmviz  # noqa: E402
 from llmviz.decoding.generation import generate  # noqa: E402
 from llmviz.training.stories.generator import story  # noqa: E402
+
+SMOKE = dict(new_tokens=8, prompts=2, repeats=3, ks=[2])
 
 
 def story_prompts(n: int) -> list[str]:
@@ -63,12 +67,13 @@ def part1(lm, prompts, n_new: int, repeats: int) -> None:
         for x, want in zip(ids, expected, strict=True):
             if run(x)[1] != want:
                 raise AssertionError(f"{name} generated other tokens than HF on {lm.to_string(x[0])!r}")
+    names = list(runs)
     rates = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items():  # interleaved so drift on a shared machine hits all alike
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[:r % len(names)]:  # interleaved, and no run always first
             seconds, tokens = 0.0, 0
             for x in ids:
-                s, t = run(x)
+                s, t = runs[name](x)
                 seconds, tokens = seconds + s, tokens + len(t)
             rates[name].append(tokens / seconds)
     base = statistics.median(rates["HF generate (baseline)"])
@@ -80,39 +85,50 @@ def part1(lm, prompts, n_new: int, repeats: int) -> None:
 
 
 def part2(lm, draft, prompts, n_new: int, repeats: int, ks=(2, 3, 4, 5)) -> None:
-    print(f"\nPart 2: speculative decoding, draft {draft.name!r}, {n_new} new tokens x {len(prompts)} story prompts")
-    print("  mode        k  passes/token  acceptance  speed-up vs target alone (wall time, median)")
+    print(f"\nPart 2: speculative decoding, draft {draft.name!r}, {n_new} new tokens x {len(prompts)} story prompts, "
+          f"{repeats} repeats")
+    print("  mode        k  passes/token  acceptance  speed-up vs target alone (median wall time, alternating)")
+    generate(lm, prompts[0], max_new_tokens=n_new, draft=draft, draft_tokens=ks[0], capture=None)  # warm the draft
     for temperature in (0.0, 0.8):
         for k in ks:
-            passes, accept, speedups = [], [], []
-            for _ in range(repeats):
-                spec_s = alone_s = 0.0
+            passes, accept = [], []
+            seconds = {"alone": [], "speculative": []}
+            runs = {"alone": {}, "speculative": {"draft": draft, "draft_tokens": k}}
+            for r in range(repeats):
+                total = {"alone": 0.0, "speculative": 0.0}
                 for i, p in enumerate(prompts):
                     kwargs = dict(max_new_tokens=n_new, temperature=temperature, seed=i, capture=None)
-                    start = time.perf_counter()
-                    alone = generate(lm, p, **kwargs)
-                    alone_s += time.perf_counter() - start
-                    start = time.perf_counter()
-                    trace = generate(lm, p, draft=draft, draft_tokens=k, **kwargs)
-                    spec_s += time.perf_counter() - start
-                    if temperature == 0 and trace.tokens != alone.tokens:
+                    order = ["alone", "speculative"] if (r + i) % 2 == 0 else ["speculative", "alone"]
+                    traces = {}
+                    for name in order:  # ABAB then BABA: neither is always the first, on a warm or cold cache
+                        start = time.perf_counter()
+                        traces[name] = generate(lm, p, **kwargs, **runs[name])
+                        total[name] += time.perf_counter() - start
+                    trace = traces["speculative"]
+                    if temperature == 0 and trace.tokens != traces["alone"].tokens:
                         raise AssertionError(f"greedy speculative output differs from the target alone on {p!r}")
                     passes.append(trace.target_passes_per_token)
                     accept.append(trace.acceptance_rate)
-                speedups.append(alone_s / spec_s)
+                for name, value in total.items():
+                    seconds[name].append(value)
+            speedup = statistics.median(seconds["alone"]) / statistics.median(seconds["speculative"])
             mode = "greedy" if temperature == 0 else f"T={temperature}"
             print(f"  {mode:9s} {k:3d}  {statistics.median(passes):12.3f}  {statistics.median(accept):10.3f}  "
-                  f"{statistics.median(speedups):5.2f}x")
+                  f"{speedup:5.2f}x")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="tiny")
     parser.add_argument("--draft", default="tiny-draft")
     parser.add_argument("--new-tokens", type=int, default=48)
     parser.add_argument("--prompts", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
+    parser.add_argument("--ks", type=int, nargs="+", default=[2, 3, 4, 5], help="draft lengths for part 2")
+    parser.add_argument("--smoke", action="store_true", help=f"the smallest sizes, for the test suite: {SMOKE}")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        vars(args).update(SMOKE)
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     lm = llmviz.load(args.model)
     print(lm)
@@ -121,7 +137,7 @@ def main() -> None:
     if args.draft:
         draft = llmviz.load(args.draft)
         print(draft)
-        part2(lm, draft, prompts, args.new_tokens, max(1, args.repeats // 2))
+        part2(lm, draft, prompts, args.new_tokens, args.repeats, args.ks)
 
 
 if __name__ == "__main__":
