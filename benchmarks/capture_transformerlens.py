@@ -10,11 +10,15 @@ TransformerLens is not an llmviz dependency; run this from a separate venv that 
 It first checks the names: llmviz captures a prompt, TransformerLens's bridge captures the same prompt on the same
 model, and every name both have is compared for shape and value. Then it times a plain eager forward against the
 bridge's run_with_cache (medians of CPU time, interleaved). The bridge rewires the model, so llmviz is measured by
-benchmarks/capture.py, in its own process. It prints and returns nothing.
+benchmarks/capture.py, in its own process. It prints and returns nothing. `--smoke` runs the smallest sizes, for the
+test suite. Without TransformerLens it says so and exits with status 77 ("skipped"), which `make bench` reports as a
+skip and not as a failure.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import os
 import sys
 import tempfile
@@ -28,8 +32,28 @@ from capture import MIB, gpt2_small, medians  # noqa: E402
 from llmviz.capture import run_with_cache  # noqa: E402
 from llmviz.tokenization.tokenizer_files import gpt2_tokenizer  # noqa: E402
 
+SKIPPED = 77  # the exit status test harnesses (automake, meson) read as "skipped"
+SMOKE = dict(lengths=[16], repeats=3)
 
-def main(lengths=(16, 128, 512), repeats: int = 5) -> None:
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lengths", type=int, nargs="+", default=[16, 128, 512])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help=f"the smallest sizes, for the test suite: {SMOKE}")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        vars(args).update(SMOKE)
+    if importlib.util.find_spec("transformer_lens") is None:
+        print(f"benchmarks/capture_transformerlens.py: skipped: TransformerLens is not installed in {sys.prefix} "
+              "(it is an optional peer, not an llmviz dependency); this file's docstring says how to run it from its "
+              "own venv", file=sys.stderr)
+        return SKIPPED
+    compare(args.lengths, args.repeats)
+    return 0
+
+
+def compare(lengths: list[int], repeats: int) -> None:
     from transformer_lens.model_bridge import TransformerBridge
     from transformers import AutoTokenizer
 
@@ -74,4 +98,4 @@ def main(lengths=(16, 128, 512), repeats: int = 5) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
