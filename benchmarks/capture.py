@@ -1,12 +1,14 @@
 """Capture speed and memory against a plain forward pass, measured in the same run (ratios of medians).
 
     OMP_NUM_THREADS=1 python benchmarks/capture.py [--repeats 7] [--lengths 16 128 512] [--models gpt2-small tiny ...]
+    OMP_NUM_THREADS=1 python benchmarks/capture.py --smoke       # the smallest sizes, for the test suite
 
 Models: the shipped `tiny` (when data/models/tiny exists), a randomly initialised GPT-2-small-sized config (12
 layers, d_model 768, 12 heads, vocab 50257) and SmolLM2-135M (when set up). For each prompt length it times a plain
 HF forward with the model's default attention (sdpa) and with eager attention, then `run_with_cache` keeping every
 name, as medians of CPU time; the goal is capture / plain <= 1.15. At 512 tokens it reports the bytes kept with and
-without `names=` and `dtype=`. It prints a table and returns nothing; it is never run as a test.
+without `names=` and `dtype=`. It prints a table and returns nothing. The test suite runs `--smoke` and checks only
+that the ratios are sane, never a speed goal.
 
 Where the time goes: the capture work itself is cheap (views, no copies, one score buffer); most of what remains is
 page faults on fresh memory, and how many there are depends on glibc's adaptive mmap threshold, i.e. on what the
@@ -33,6 +35,7 @@ from llmviz.capture import run_with_cache  # noqa: E402
 from llmviz.lm import LM  # noqa: E402
 
 MIB = 2 ** 20
+SMOKE = dict(repeats=3, lengths=[16], models=["tiny"])
 
 
 def gpt2_small() -> LM:
@@ -114,7 +117,7 @@ def bench(lm: LM, lengths: list[int], repeats: int) -> None:
         del cache
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--lengths", type=int, nargs="+", default=[16, 128, 512])
@@ -122,7 +125,10 @@ def main() -> None:
     parser.add_argument("--keep-freed-memory", action="store_true",
                         help="glibc only: fix the mmap threshold at 32 MiB and never trim, so no variant pays for "
                              "page faults that another variant's history avoided")
-    args = parser.parse_args()
+    parser.add_argument("--smoke", action="store_true", help=f"the smallest sizes, for the test suite: {SMOKE}")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        vars(args).update(SMOKE)
     if args.keep_freed_memory:
         import ctypes
         libc = ctypes.CDLL("libc.so.6")
