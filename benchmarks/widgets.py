@@ -1,13 +1,15 @@
 """Server-side latency of every notebook widget's callbacks, against a plain forward pass measured in the same run.
 
-    OMP_NUM_THREADS=1 python benchmarks/widgets.py [--model tiny] [--repeats 30]
+    OMP_NUM_THREADS=1 python benchmarks/widgets.py [--model tiny] [--repeats 30] [--smoke]
 
 Two kinds of action (issue 7's targets): moving a control that only indexes precomputed data (goal: p95 <= 50 ms),
 and re-running the model on a new 64-token prompt (goal: p95 <= 150 ms on the default model). Each action is timed
 from setting the control's value (or clicking its button) until the callback returns, which is what the kernel
 spends before the browser can redraw. The baseline is one plain `model(ids)` forward pass on 64 tokens; ratios say
 how many forward passes an action costs. After every action the widget's own error area must be empty, so a
-failing callback can never pass as a fast one. Never run as a test.
+failing callback can never pass as a fast one. It exits with status 1 when a goal is missed. `--smoke` (3 repeats,
+for the test suite) checks that every widget's actions run and report; a missed goal there is printed, not a failure,
+because speed goals are never timed tests.
 """
 
 from __future__ import annotations
@@ -139,11 +141,15 @@ def cases(lm, draft, prompt: str):
         yield "10 SpeculativeExplorer", spec, [("draft_tokens", spec.draft_tokens)], None, None, None
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="tiny")
     parser.add_argument("--repeats", type=int, default=30)
-    args = parser.parse_args()
+    parser.add_argument("--smoke", action="store_true", help="3 repeats, and a missed goal is not a failure: for the "
+                        "test suite")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.repeats = 3
     torch.manual_seed(0)
     lm = llmviz.load(args.model)
     draft = llmviz.load("tiny-draft") if args.model == "tiny" else None
@@ -174,7 +180,7 @@ def main() -> int:
             failures += not ok
             print(f"{name:<26} {action:<22} {statistics.median(times):8.1f} {p95:8.1f} {p95 / base:8.2f}  "
                   f"<= {goal:.0f} ms {'ok' if ok else 'MISSED'}")
-    return 1 if failures else 0
+    return 1 if failures and not args.smoke else 0
 
 
 if __name__ == "__main__":
