@@ -1,0 +1,124 @@
+"""Smoke runs of every benchmark at its smallest size (`--smoke`): each runs end to end and prints a report that parses.
+
+The asserts are on ratios against a baseline measured in the same run, with loose bounds, because the machine is
+shared and noisy; no speed goal is ever a timed test here (the benchmarks print those). What is exact is asserted
+exactly: each printed ratio agrees with the figures printed beside it, passes per token lie in [1/(k+1), 1], float16
+keeps half the bytes. The benchmarks are loaded from their files and their `main(argv)` called in this process, so
+torch and llmviz are imported once, not once per benchmark.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+NUMBER = r"(\d+(?:\.\d+)?)"
+
+
+def run(name: str, capsys, *argv: str) -> tuple[object, str, str]:
+    """Load benchmarks/<name>.py as a module and call its main(argv); (return value, stdout, stderr)."""
+    sys.path.insert(0, str(BENCHMARKS))  # capture_transformerlens imports its sibling `capture`
+    try:
+        spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        capsys.readouterr()
+        result = module.main(list(argv))
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    out, err = capsys.readouterr()
+    return result, out, err
+
+
+def rows(pattern: str, text: str) -> list[tuple[str, ...]]:
+    return [m.groups() for m in re.finditer(pattern, text, flags=re.MULTILINE)]
+
+
+def test_capture_benchmark_smoke(capsys):
+    result, out, _ = run("capture", capsys, "--smoke")
+    assert result is None
+    table = rows(rf"^\s*(\d+)\s+{NUMBER}ms\s+{NUMBER}ms\s+{NUMBER}ms\s+{NUMBER}x\s+{NUMBER}x\s+{NUMBER}$", out)
+    assert len(table) == 1, out  # tiny at 16 tokens
+    for _tokens, sdpa, eager, capture, per_sdpa, per_eager, kept in table:
+        sdpa, eager, capture, per_sdpa, per_eager = map(float, (sdpa, eager, capture, per_sdpa, per_eager))
+        assert per_sdpa == pytest.approx(capture / sdpa, rel=0.05, abs=0.01), out
+        assert per_eager == pytest.approx(capture / eager, rel=0.05, abs=0.01), out
+        assert 0.5 < per_sdpa < 20 and 0.5 < per_eager < 20, out
+        assert float(kept) > 0
+    memory = dict(rows(rf"^  (\S.*?)\s+{NUMBER}$", out.split("memory kept at", 1)[1]))
+    memory = {label: float(mib) for label, mib in memory.items()}
+    assert len(memory) == 6, out
+    assert max(memory, key=memory.get) == "everything"
+    assert memory["dtype=float16"] / memory["everything"] == pytest.approx(0.5, abs=0.05)
+
+
+def test_generation_benchmark_smoke(capsys):
+    result, out, _ = run("generation", capsys, "--smoke")
+    assert result is None
+    part1 = {name: (float(rate), float(ratio))
+             for name, rate, ratio in rows(rf"^  (\S.*?)\s+{NUMBER} tokens/s\s+{NUMBER}x HF$", out)}
+    assert list(part1) == ["HF generate (baseline)", "llmviz, no capture", "llmviz, default trace",
+                           "llmviz, use_cache=False"], out
+    base = part1["HF generate (baseline)"][0]
+    for name, (rate, ratio) in part1.items():
+        assert ratio == pytest.approx(rate / base, rel=0.05, abs=0.01), out
+        assert 0.05 < ratio < 20, f"{name}: {ratio}x HF\n{out}"
+    part2 = rows(rf"^  (greedy|T=0\.8)\s+(\d+)\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}x$", out)
+    assert [mode for mode, *_ in part2] == ["greedy", "T=0.8"], out
+    for _, k, passes, acceptance, speedup in part2:
+        k, passes, acceptance, speedup = int(k), float(passes), float(acceptance), float(speedup)
+        assert 1 / (k + 1) - 1e-3 <= passes <= 1 + 1e-3, out  # a target pass yields 1 to k+1 tokens
+        assert 0 <= acceptance <= 1, out
+        assert 0.1 < speedup < 10, out
+
+
+def test_widgets_benchmark_smoke(capsys):
+    result, out, _ = run("widgets", capsys, "--smoke")
+    assert result == 0, out  # in --smoke a missed goal is printed, not a failure
+    forward = float(re.search(rf"median {NUMBER} ms", out).group(1))
+    table = rows(rf"^(\d\d) \w+\s+(\S.*?)\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+<= \d+ ms (ok|MISSED)$", out)
+    assert sorted({notebook for notebook, *_ in table}) == [f"{n:02d}" for n in range(12)], out
+    for notebook, action, p50, p95, per_forward, _ in table:
+        p50, p95, per_forward = float(p50), float(p95), float(per_forward)
+        assert 0 < p50 <= p95, out
+        assert per_forward == pytest.approx(p95 / forward, rel=0.05, abs=0.01), out
+        assert p50 / forward < 200, f"{notebook} {action}: a median action costs {p50 / forward:.0f} forward passes"
+
+
+@pytest.mark.slow  # two fresh Jupyter kernels, each importing torch: about 25 s on a loaded 2-core machine
+def test_kernel_memory_benchmark_smoke(capsys):
+    result, out, _ = run("kernel_memory", capsys, "--smoke")
+    assert result == 0
+    table = rows(rf"^(\(.*?\))\s+{NUMBER}\s+{NUMBER}x", out)
+    assert [label for label, *_ in table] == ["(bare kernel: import llmviz)", "(smoke: load tiny, capture a prompt)"]
+    (_, bare, one), (_, peak, ratio) = table
+    assert float(one) == 1.0 and float(ratio) == pytest.approx(float(peak) / float(bare), abs=0.01), out
+    assert 1.0 < float(ratio) < 20, out  # loading a model and capturing must cost memory above a bare import
+
+
+@pytest.mark.skipif(importlib.util.find_spec("transformer_lens") is not None,
+                    reason="TransformerLens is installed, so its benchmark runs instead of skipping")
+def test_transformerlens_benchmark_says_it_is_skipped(capsys):
+    result, out, err = run("capture_transformerlens", capsys, "--smoke")
+    assert result == 77, (out, err)  # make bench reads 77 as "skipped" and goes on
+    assert "skipped: TransformerLens is not installed" in err and out == ""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("transformer_lens") is None,
+                    reason="TransformerLens is not installed: an optional peer tool for this one benchmark, not an "
+                           "llmviz dependency (benchmarks/capture_transformerlens.py says how to install it in a venv "
+                           "of its own)")
+def test_transformerlens_benchmark_smoke(capsys):
+    result, out, _ = run("capture_transformerlens", capsys, "--smoke")
+    assert result == 0
+    assert "shape mismatches: []" in out, out
+    table = rows(rf"^\s*(\d+)\s+{NUMBER}ms\s+{NUMBER}ms\s+{NUMBER}x\s+{NUMBER}\s+(\d+)$", out)
+    assert len(table) == 1, out
+    for _, plain, captured, ratio, kept, tensors in table:
+        assert float(ratio) == pytest.approx(float(captured) / float(plain), rel=0.05, abs=0.01), out
+        assert 0.5 < float(ratio) < 50 and float(kept) > 0 and int(tensors) > 0, out
