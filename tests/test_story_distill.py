@@ -1,4 +1,4 @@
-"""Tests for llmviz.training.stories.distill: seeded prompts, sentence-level clean-up, and a resumable cache, using a
+"""Tests for llmviz.training.stories.distill: seeded prompts, sentence-level clean-up, and a resumable stories file, using a
 tiny random Llama with a plain chat template in place of SmolLM2 (the real run takes an hour)."""
 
 import copy
@@ -60,23 +60,23 @@ def test_distill_appends_and_resumes(chat_lm, tmp_path, monkeypatch):
 def test_read_stories_joins_every_parallel_file(tmp_path, monkeypatch):
     import llmviz.training.stories.distill as sd
 
-    monkeypatch.setattr(sd, "CACHE_FILE", tmp_path / "smollm2_stories.jsonl")
+    monkeypatch.setattr(sd, "STORIES_FILE", tmp_path / "smollm2_stories.jsonl")
     for name, text in (("smollm2_stories.jsonl", "One."), ("smollm2_stories_2.jsonl", "Two."), ("other.jsonl", "No.")):
         (tmp_path / name).write_text(json.dumps({"batch": 0, "seed": 0, "tokens": 2, "text": text}) + "\n")
     assert read_stories() == ["One.", "Two."]
 
 
-def test_cache_files_summarize_each_parallel_run_and_the_card_prints_its_command(tmp_path, monkeypatch):
+def test_stories_files_summarize_each_parallel_run_and_the_card_prints_its_command(tmp_path, monkeypatch):
     import llmviz.training.stories.distill as sd
     from llmviz.training.model_card import _distill_commands
 
-    monkeypatch.setattr(sd, "CACHE_FILE", tmp_path / "smollm2_stories.jsonl")
+    monkeypatch.setattr(sd, "STORIES_FILE", tmp_path / "smollm2_stories.jsonl")
     runs = {"smollm2_stories.jsonl": (0, [3, 4, 5]), "smollm2_stories_2.jsonl": (1000000, [7, 0])}  # tokens per story
     for name, (seed, tokens) in runs.items():
         records = [{"batch": i // 2, "seed": seed + i // 2, "tokens": n, "text": "Hi." if n else ""}
                    for i, n in enumerate(tokens)]
         (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in records))
-    files = sd.cache_files()
+    files = sd.stories_files()
     assert files == [{"file": "smollm2_stories.jsonl", "seed": 0, "batches": 2, "stories": 3, "tokens": 12},
                      {"file": "smollm2_stories_2.jsonl", "seed": 1000000, "batches": 1, "stories": 1, "tokens": 7}]
     lines = _distill_commands(files).splitlines()[1:]

@@ -34,14 +34,14 @@ def samples(model, tokenizer, max_new_tokens: int = 40, seed: int = 0) -> list[d
 
 
 def _distill_commands(files: list[dict]) -> str:
-    """The story_distill commands that rebuild each cache file the model was trained on (they may run in parallel),
+    """The distill commands that rebuild each stories file the model was trained on (they may run in parallel),
     as Markdown list lines; a bare command for metrics written before the files were recorded."""
-    from llmviz.training.stories.distill import CACHE_FILE
+    from llmviz.training.stories.distill import STORIES_FILE
 
     if not files:
         return " `python -m llmviz.training.stories.distill`."
     lines = [f"  - `python -m llmviz.training.stories.distill --tokens {f['tokens']}"
-             + ("" if f["file"] == CACHE_FILE.name else f" --out ~/.cache/llmviz/corpus/{f['file']}")
+             + ("" if f["file"] == STORIES_FILE.name else f" --out ~/.cache/llmviz/corpus/{f['file']}")
              + ("" if f["seed"] == 0 else f" --seed {f['seed']}")
              + f"` ({f['batches']} batches, {f['stories']:,} stories)" for f in files]
     return ":\n" + "\n".join(lines)

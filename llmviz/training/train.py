@@ -156,10 +156,10 @@ def train(preset: Preset, out: Path, progress: bool = True, log=print) -> dict:
         books = classics()
     distilled, val_distilled, distilled_files = [], [], []
     if preset.distilled_share > 0:
-        from llmviz.training.stories.distill import CACHE_FILE, cache_files, read_stories
-        distilled, distilled_files = read_stories(), cache_files()
+        from llmviz.training.stories.distill import STORIES_FILE, read_stories, stories_files
+        distilled, distilled_files = read_stories(), stories_files()
         if len(distilled) < 100:
-            raise ValueError(f"distilled_share={preset.distilled_share} needs SmolLM2's stories in {CACHE_FILE}, "
+            raise ValueError(f"distilled_share={preset.distilled_share} needs SmolLM2's stories in {STORIES_FILE}, "
                              f"which holds {len(distilled)}; run `python -m llmviz.training.stories.distill` first.")
         cut = len(distilled) - max(20, len(distilled) // 20)  # the last 5 % are held out for validation
         distilled, val_distilled = distilled[:cut], distilled[cut:]

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-CACHE_FILE = Path.home() / ".cache" / "llmviz" / "corpus" / "smollm2_stories.jsonl"
+STORIES_FILE = Path.home() / ".cache" / "llmviz" / "corpus" / "smollm2_stories.jsonl"
 
 VERBS = ("run jump play share find lose help bake climb swim hide sing paint build dig fix wait laugh cry hug "
          "listen look smile throw catch fly ride plant clean read carry open close wish dream fall try").split()
@@ -72,9 +72,9 @@ def clean_story(text: str) -> str:
 
 
 def read_stories(path: Path | None = None) -> list[str]:
-    """Every non-empty story in the cache file `path`, in the order written; by default every
-    smollm2_stories*.jsonl beside CACHE_FILE (parallel runs write one file each). Absent files give []."""
-    paths = [path] if path is not None else sorted(CACHE_FILE.parent.glob(CACHE_FILE.stem + "*.jsonl"))
+    """Every non-empty story in the stories file `path`, in the order written; by default every
+    smollm2_stories*.jsonl beside STORIES_FILE (parallel runs write one file each). Absent files give []."""
+    paths = [path] if path is not None else sorted(STORIES_FILE.parent.glob(STORIES_FILE.stem + "*.jsonl"))
     stories = []
     for p in paths:
         if p.exists():
@@ -83,11 +83,11 @@ def read_stories(path: Path | None = None) -> list[str]:
     return stories
 
 
-def cache_files() -> list[dict]:
-    """One summary per cache file read_stories() joins, in the same order: file name, the seed of its batch 0, and
+def stories_files() -> list[dict]:
+    """One summary per stories file read_stories() joins, in the same order: file name, the seed of its batch 0, and
     how many batches, stories and SmolLM2 tokens it holds. The model card prints the commands that rebuild each."""
     summaries = []
-    for p in sorted(CACHE_FILE.parent.glob(CACHE_FILE.stem + "*.jsonl")):
+    for p in sorted(STORIES_FILE.parent.glob(STORIES_FILE.stem + "*.jsonl")):
         records = [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
         if records:
             summaries.append({"file": p.name, "seed": records[0]["seed"] - records[0]["batch"],
@@ -117,7 +117,7 @@ def generate_batch(lm, prompts: list[str], seed: int, max_new_tokens: int = 256)
     return [clean_story(s) for s in tok.batch_decode(new, skip_special_tokens=True)]
 
 
-def distill(lm, tokens: int, path: Path = CACHE_FILE, batch: int = 96, seed: int = 0, progress: bool = True) -> int:
+def distill(lm, tokens: int, path: Path = STORIES_FILE, batch: int = 96, seed: int = 0, progress: bool = True) -> int:
     """Append batches to `path` until it holds about `tokens` tokens of SmolLM2's own tokenizer; resumes where an
     earlier run stopped. Returns the token count now in the file."""
     from tqdm.auto import tqdm
@@ -144,10 +144,10 @@ def distill(lm, tokens: int, path: Path = CACHE_FILE, batch: int = 96, seed: int
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tokens", type=int, default=500_000, help="stop once the cache holds this many tokens")
+    parser.add_argument("--tokens", type=int, default=500_000, help="stop once the stories file holds this many tokens")
     parser.add_argument("--batch", type=int, default=96)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=CACHE_FILE)
+    parser.add_argument("--out", type=Path, default=STORIES_FILE)
     args = parser.parse_args(argv)
     import llmviz
 
