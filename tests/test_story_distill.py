@@ -1,5 +1,5 @@
-"""Tests for llmviz.training.stories.distill: seeded prompts, sentence-level clean-up, and a resumable stories file, using a
-tiny random Llama with a plain chat template in place of SmolLM2 (the real run takes an hour)."""
+"""Tests for llmviz.training.stories.distill: seeded prompts, sentence-level clean-up, and a resumable stories file,
+using a tiny random Llama with a plain chat template in place of SmolLM2 (the real run takes an hour)."""
 
 import copy
 import json
