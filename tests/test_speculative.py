@@ -1,5 +1,7 @@
 """Speculative decoding: greedy output identical to the target alone; sampled output follows the target's law."""
 
+import itertools
+from collections import Counter
 from dataclasses import replace
 
 import pytest
@@ -35,6 +37,12 @@ def pair(gpt2_tokenizer):
 @pytest.fixture(scope="module")
 def letters():
     return GPT2Tokenizer(vocab={c: i for i, c in enumerate("abcdefgh")}, merges=[])
+
+
+@pytest.fixture(scope="module")
+def four_letters():
+    """5 token ids (a-d and <|endoftext|>): 125 sequences of three tokens, few enough to enumerate and count."""
+    return GPT2Tokenizer(vocab={c: i for i, c in enumerate("abcd")}, merges=[])
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 5])
@@ -127,6 +135,42 @@ def test_sampled_first_token_follows_target(letters):
         accepted += trace.steps[0].speculation.accepted[0]
     assert 0 < accepted < n  # both branches ran: accepted drafts and rejected ones replaced from the residual
     assert chisquare(counts.double().numpy(), (p * n).numpy()).pvalue > 1e-3
+
+
+def test_sampled_first_three_tokens_follow_target_joint(four_letters):
+    """Whole runs, not just token 1: the law of (t1, t2, t3) is the target's p(t1) p(t2 | t1) p(t3 | t1, t2).
+
+    Two proposals a round and three tokens reach every branch of a run: a rejection replaced from the residual
+    (then a second round), a partial prefix, and a fully accepted round whose bonus token is t3.
+    """
+    target = make_random_lm("gpt2", four_letters, seed=0, initializer_range=0.3)
+    draft = make_random_lm("gpt2", four_letters, seed=1, n_layer=1, initializer_range=0.3)
+    prompt, temperature, n = [1, 2, 3], 1.3, 600  # this pair accepts about half the proposals at temperature 1.3
+    vocab = len(four_letters)
+    # the exact joint law from the target's own forwards: one batch holding every (t1, t2) after the prompt; its last
+    # three positions give p(t1), p(t2 | t1), p(t3 | t1, t2). The random config's EOS id (50256) is not among
+    # these ids, so no run ends early and all 125 sequences have three tokens.
+    prefixes = list(itertools.product(range(vocab), repeat=2))
+    with torch.no_grad():
+        logits = target.model(torch.tensor([prompt + list(ab) for ab in prefixes])).logits  # [25, 5, vocab]
+    p = torch.softmax(logits[:, -3:].double() / temperature, -1)  # [25, 3, vocab]
+    law = {(a, b, c): float(p[i, 0, a] * p[i, 1, b] * p[i, 2, c]) for i, (a, b) in enumerate(prefixes)
+           for c in range(vocab)}
+    counts, rounds = Counter(), []
+    for seed in range(n):
+        trace = generate(target, prompt, max_new_tokens=3, temperature=temperature, seed=seed, capture=None,
+                         draft=draft, draft_tokens=2)
+        counts[tuple(trace.tokens)] += 1
+        rounds += [step.speculation for step in trace.steps]
+    n_accepted = [r.n_accepted for r in rounds]
+    assert 0 in n_accepted and 1 in n_accepted and 2 in n_accepted  # rejected at once, partial, all + bonus
+    assert set(counts) <= set(law)
+    # chi-square over the sequences; those expected fewer than 5 times are pooled into one cell, the usual rule
+    # for the test's approximation to hold
+    common = [s for s in law if law[s] * n >= 5]
+    observed = [counts[s] for s in common] + [n - sum(counts[s] for s in common)]
+    expected = [law[s] * n for s in common] + [n * (1 - sum(law[s] for s in common))]
+    assert chisquare(observed, expected).pvalue > 1e-3
 
 
 def test_output_stops_exactly_at_max_new_tokens(pair):
