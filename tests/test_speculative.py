@@ -216,3 +216,37 @@ def test_shipped_pair_greedy_identical_and_fewer_passes(tiny_lm):
     # Measured on this prompt: 18 target passes for 40 tokens (0.45 a token), 23 of 72 proposals accepted (0.32).
     # (Seven prompts: median 0.35 a token.) A bound close to it: a loop that wastes even two passes fails.
     assert trace.target_passes_per_token < 0.5
+
+
+def hugging_face_assisted(target, draft, prompt, max_new_tokens):
+    """Hugging Face's own speculative decoding (assisted generation), greedy: an independent implementation.
+
+    transformers 5.23-5.39 (pyproject's range) take `assistant_model=`. HF picks its own number of proposals per
+    round (a schedule that adapts), but greedy output does not depend on it. Both loops stop at the same EOS: HF at
+    generation_config.eos_token_id, llmviz at the ids forward.eos_ids reads from that same field, so the callers
+    also check that llmviz ran to max_new_tokens and compare whole outputs (an early EOS on either side would
+    make the lengths differ and fail the test).
+    """
+    ids = torch.tensor([target.to_tokens(prompt)[0].tolist()])  # [1, T]
+    with torch.no_grad():
+        out = target.model.generate(ids, attention_mask=torch.ones_like(ids), assistant_model=draft.model,
+                                    do_sample=False, max_new_tokens=max_new_tokens,
+                                    pad_token_id=target.tokenizer.eos_token_id)  # [1, T + new]
+    return out[0, ids.shape[1]:].tolist()
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_greedy_identical_to_hugging_face_assisted_generation(pair, k):
+    target, draft = pair
+    trace = generate(target, PROMPT, max_new_tokens=17, temperature=0, capture=None, draft=draft, draft_tokens=k)
+    assert trace.stop_reason == "max_new_tokens" and 0 < trace.acceptance_rate < 1
+    assert trace.tokens == hugging_face_assisted(target, draft, PROMPT, 17)
+
+
+def test_shipped_pair_greedy_identical_to_hugging_face_assisted_generation(tiny_lm):
+    import llmviz
+    draft = llmviz.load("tiny-draft")
+    prompt = "Once upon a time, there was a little"
+    trace = generate(tiny_lm, prompt, max_new_tokens=40, temperature=0, capture=None, draft=draft, draft_tokens=4)
+    assert trace.stop_reason == "max_new_tokens"
+    assert trace.tokens == hugging_face_assisted(tiny_lm, draft, prompt, 40)
