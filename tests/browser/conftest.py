@@ -3,7 +3,8 @@
 Playwright for Python drives /usr/bin/chromium through `executable_path`; it never downloads a browser. The
 server runs on a copy of the notebooks in a temporary folder, so JupyterLab's autosave never writes outputs into
 the repository. Servers and browsers are stopped by pid in `finally`, also when a test fails. Outside CI the tier
-skips, with a message, only when Chromium is missing; under CI=true it must run.
+skips, with a message, only when Chromium is missing; under CI=true it must run. A failed test leaves its evidence
+under build/browser/ (evidence.py); each server logs to a file there from the start.
 """
 
 from __future__ import annotations
@@ -23,12 +24,24 @@ from pathlib import Path
 
 import pytest
 
+from . import evidence
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 BIN = Path(sys.executable).parent
 SCREENSHOTS = ROOT / "build" / "screenshots"
+# The servers running now, by name: what a failed test's evidence asks for kernels and logs (evidence.machine).
+SERVERS: dict[str, dict] = {}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test, so fixtures can tell at teardown whether the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
 
 
 def pytest_collection_modifyitems(config, items):
@@ -49,12 +62,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
+def wait_for(url: str, process: subprocess.Popen, log: str, timeout: float = 120) -> None:
     """Wait until the server answers at url; any HTTP status counts, since an error page is an answer too."""
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{process.stdout.read().decode(errors='replace')}")
+            raise RuntimeError(f"server exited early with {process.returncode}; its log: {log}")
         try:
             with urllib.request.urlopen(url, timeout=5):
                 return
@@ -90,7 +103,23 @@ def _server_env(root: Path) -> dict:
     # Render every cell: with windowing, cells off screen are not in the page and their widgets never render.
     (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     return dict(os.environ, JUPYTER_RUNTIME_DIR=str(root / "runtime"), OMP_NUM_THREADS="1",
-                HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+                HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", IPYTHONDIR=str(evidence.ipython_dir(root)))
+
+
+def start_server(name: str, command: list[str], env: dict, url: str, query: str = "") -> subprocess.Popen:
+    """Start a server in a session of its own (so `stop` reaches its kernels), logging to a file, never a pipe
+    nobody reads; register it for failed tests' evidence and wait until it answers at url."""
+    with evidence.server_log(name) as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
+    base = url.split("/", 3)
+    SERVERS[name] = dict(url="/".join(base[:3]) + "/", query=query, pid=process.pid, log=log.name)
+    try:
+        wait_for(url, process, log.name)
+    except BaseException:
+        stop(process)
+        raise
+    return process
 
 
 @pytest.fixture(scope="session")
@@ -104,14 +133,32 @@ def lab_server(notebook_copy):
                "--LabApp.expose_app_in_browser=True"]
     if os.geteuid() == 0:
         command.append("--allow-root")  # JupyterLab exits at once as root without it
-    process = subprocess.Popen(command, env=_server_env(notebook_copy), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    process = start_server("lab", command, _server_env(notebook_copy), f"{base}/api/status?token={token}",
+                           query=f"?token={token}")
     try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for(f"{base}/api/status?token={token}", process)
         yield base, token
     finally:
         stop(process)
+        SERVERS.pop("lab", None)
+
+
+@pytest.fixture
+def voila_server(notebook_copy):
+    """The base URL of Voilà serving the tour from the copied notebooks on 127.0.0.1, stopped after the test.
+    Request it before `page`, so a failed test's evidence is taken while Voilà still runs."""
+    port = free_port()
+    env = dict(_server_env(notebook_copy), JUPYTER_RUNTIME_DIR=str(notebook_copy / "voila-runtime"))
+    command = [str(BIN / "voila"), str(notebook_copy / "notebooks" / "00_tour.ipynb"), "--no-browser",
+               f"--port={port}", "--Voila.ip=127.0.0.1"]
+    base = f"http://127.0.0.1:{port}/"
+    # Probe a static path: GET / would make Voilà run the whole tour in a kernel of its own, beside the page's.
+    process = start_server("voila", command, env, f"{base}voila/static/llmviz-probe")
+    try:
+        yield base
+    finally:
+        stop(process)
+        SERVERS.pop("voila", None)
 
 
 @pytest.fixture(scope="session")
@@ -144,6 +191,7 @@ def browser():
 def page(browser, request):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
+    recorder = evidence.Recorder(page)
     page.console_errors = []
     page.offline_requests = []
     page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
@@ -161,5 +209,9 @@ def page(browser, request):
     page.on("pageerror", lambda error: page.console_errors.append(f"page error: {error}"))
     try:
         yield page
+        # Still inside the test's fixtures: its servers are up, so the evidence shows them as they were at the failure.
+        reports = [getattr(request.node, f"report_{when}", None) for when in ("setup", "call")]
+        if any(report is not None and report.failed for report in reports):
+            evidence.collect(evidence.folder_for(request.node.nodeid), page, recorder, SERVERS)
     finally:
         context.close()

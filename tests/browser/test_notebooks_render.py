@@ -7,13 +7,11 @@ interaction go to build/screenshots/ (the README's screenshot comes from there).
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from .conftest import BIN, ROOT, SCREENSHOTS, free_port, stop, wait_for
+from .conftest import ROOT, SCREENSHOTS
 
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
 pytestmark = pytest.mark.browser
@@ -125,30 +123,19 @@ def test_notebook_renders_and_responds(page, lab_server, name):
     assert_no_widget_errors(page, page.console_errors)
 
 
-def test_tour_runs_as_a_voila_app(page, notebook_copy):
+def test_tour_runs_as_a_voila_app(voila_server, page):
     """App mode: the tour served by Voilà renders its widgets and responds to a control."""
-    port = free_port()
-    env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", JUPYTER_RUNTIME_DIR=str(notebook_copy / "rt"))
-    process = subprocess.Popen([str(BIN / "voila"), str(notebook_copy / "notebooks" / "00_tour.ipynb"),
-                                "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               start_new_session=True)
-    try:
-        # Probe a static path: GET / would make Voila run the whole tour in a kernel of its own, beside the page's.
-        wait_for(f"http://127.0.0.1:{port}/voila/static/llmviz-probe", process, timeout=180)
-        page.goto(f"http://127.0.0.1:{port}/", timeout=180_000)
-        page.wait_for_selector(".widget-slider", timeout=180_000)
-        page.wait_for_selector(".js-plotly-plot", timeout=60_000)
-        page.wait_for_timeout(1000)
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "voila-tour-before.png"), full_page=True)
-        before = plot_pictures(page)
-        move_last_slider(page)
-        page.screenshot(path=str(SCREENSHOTS / "voila-tour-after.png"), full_page=True)
-        assert any(a != b for a, b in zip(before, plot_pictures(page), strict=False))
-        assert_no_widget_errors(page, page.console_errors)
-    finally:
-        stop(process)
+    page.goto(voila_server, timeout=180_000)
+    page.wait_for_selector(".widget-slider", timeout=180_000)
+    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    page.wait_for_timeout(1000)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "voila-tour-before.png"), full_page=True)
+    before = plot_pictures(page)
+    move_last_slider(page)
+    page.screenshot(path=str(SCREENSHOTS / "voila-tour-after.png"), full_page=True)
+    assert any(a != b for a, b in zip(before, plot_pictures(page), strict=False))
+    assert_no_widget_errors(page, page.console_errors)
 
 
 def test_no_stray_servers_are_left(lab_server):
