@@ -80,7 +80,15 @@ def wait_for(url: str, process: subprocess.Popen, log: str, timeout: float = 120
 
 
 def stop(process: subprocess.Popen) -> None:
-    """Stop a server and everything it started (kernels included), by its process group."""
+    """Stop a server and everything it started. Kernels run in sessions of their own (jupyter_client starts them
+    so), out of reach of the server's process group: they are listed first and any still alive once the server has
+    exited is killed by pid."""
+    import psutil
+
+    try:
+        started = psutil.Process(process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        started = []
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -88,6 +96,11 @@ def stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+    # A server shuts its kernels down as it exits; give them the time it gives them, then make sure.
+    _, alive = psutil.wait_procs(started, timeout=10)
+    for child in alive:
+        child.kill()
+    psutil.wait_procs(alive, timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -143,6 +156,30 @@ def lab_server(notebook_copy):
         SERVERS.pop("lab", None)
 
 
+def lab_api(base: str, token: str, path: str, method: str = "GET"):
+    """One call to JupyterLab's REST API (api/<path>); the JSON it answers, or None for an empty answer."""
+    request = urllib.request.Request(f"{base}/api/{path}?token={token}", method=method)
+    with urllib.request.urlopen(request, timeout=60) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
+@pytest.fixture
+def lab(lab_server):
+    """The session's JupyterLab for one test, which leaves no kernel behind.
+
+    Closing the browser tab does not stop a notebook's kernel. Left alive, the twelve notebooks' kernels held about
+    11 GB (four of them SmolLM2) by the time Voila ran the tour beside them. Request `lab` before `page`, so a failed
+    test's evidence still shows its kernel."""
+    base, token = lab_server
+    yield base, token
+    # Deleting a session shuts its kernel down and waits for it to exit; any kernel without a session goes too.
+    for session in lab_api(base, token, "sessions"):
+        lab_api(base, token, f"sessions/{session['id']}", "DELETE")
+    for kernel in lab_api(base, token, "kernels"):
+        lab_api(base, token, f"kernels/{kernel['id']}", "DELETE")
+
+
 @pytest.fixture
 def voila_server(notebook_copy):
     """The base URL of Voilà serving the tour from the copied notebooks on 127.0.0.1, stopped after the test.
@@ -192,9 +229,13 @@ def page(browser, request):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     recorder = evidence.Recorder(page)
-    page.console_errors = []
+    page.console_errors = []  # (text, url of the resource or script it is about)
     page.offline_requests = []
-    page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
+    page.local_failures = []  # (url, HTTP status) of every request to 127.0.0.1 that failed
+    page.on("console", lambda message: message.type == "error"
+            and page.console_errors.append((message.text, message.location.get("url", ""))))
+    page.on("response", lambda response: response.status >= 400 and response.url.startswith("http://127.0.0.1")
+            and page.local_failures.append((response.url, response.status)))
 
     # The machine is offline, as a school network may be: refuse every request that leaves 127.0.0.1, and record it
     # so a test can say which (only Voilà's own font-icon stylesheets are tolerated; no script may come from outside).
@@ -206,7 +247,7 @@ def page(browser, request):
         return route.abort("internetdisconnected")
 
     page.route("**/*", refuse_outside)
-    page.on("pageerror", lambda error: page.console_errors.append(f"page error: {error}"))
+    page.on("pageerror", lambda error: page.console_errors.append((f"page error: {error}", "")))
     try:
         yield page
         # Still inside the test's fixtures: its servers are up, so the evidence shows them as they were at the failure.
