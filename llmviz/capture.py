@@ -23,8 +23,9 @@ from transformers import AttentionInterface, DynamicCache
 from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
 from llmviz.activation_cache import ActivationCache
+from llmviz.hook_points import apply, resolve
 from llmviz.kv_cache_argument import cache_argument, returned_cache
-from llmviz.names import dims, names_for, numel, parse
+from llmviz.names import BY_TEMPLATE, dims, names_for, numel, parse
 
 ATTENTION_IMPLEMENTATION = "llmviz"
 DEFAULT_BUDGET_BYTES = 1 << 30  # 1 GiB: Binder kills a kernel past 2 GB
@@ -36,10 +37,13 @@ class CaptureBudgetError(MemoryError, ValueError):
 
 @dataclass
 class _Capture:
-    """What one run_with_cache call keeps, and where the attention function should put it."""
+    """What one run_with_cache call keeps and edits, and where the attention function should find its names."""
     batch: int
     dtype: torch.dtype | None
     copy_kv: bool  # a cache that updates in place (StaticCache) would change kept k/v later: copy them
+    kept: frozenset[str] = frozenset()
+    edits: dict[str, list] = field(default_factory=dict)  # name -> fwd_hooks functions (hook_points.resolve)
+    edited: dict[str, torch.Tensor] = field(default_factory=dict)  # name -> the tensor after its edits
     attention: dict[int, dict[str, str]] = field(default_factory=dict)  # id(attn module) -> {field: name}
     store: dict[str, torch.Tensor] = field(default_factory=dict)
     masks: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)  # id -> (HF mask, ours)
@@ -55,6 +59,15 @@ class _Capture:
             ours = mask.masked_fill(blocked & ~blocked.all(-1, keepdim=True), float("-inf"))
             self.masks[id(mask)] = (mask, ours)  # holding `mask` keeps its id from being reused in this forward
         return self.masks[id(mask)][1]
+
+    def through(self, name: str, tensor: torch.Tensor, copy: bool = False) -> torch.Tensor:
+        """The tensor at `name` after its edits (`tensor` itself when it has none), kept when asked for."""
+        functions = self.edits.get(name)
+        if functions:
+            tensor = self.edited[name] = apply(name, tensor, functions)
+        if name in self.kept:
+            self.keep(name, tensor, copy)
+        return tensor
 
     def keep(self, name: str, tensor: torch.Tensor, copy: bool = False) -> None:
         t = tensor.detach() if tensor.requires_grad else tensor  # run under no_grad: usually nothing to detach
@@ -78,9 +91,16 @@ def _repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
     return x[:, :, None].expand(b, h, n_rep, t, d).reshape(b, h * n_rep, t, d)
 
 
+def _through_heads(capture: _Capture, name: str | None, tensor: torch.Tensor, copy: bool = False) -> torch.Tensor:
+    """A [b, n, pos, d] tensor through `name` in TransformerLens's [b, pos, n, d] layout, and back."""
+    if name is None:
+        return tensor
+    return capture.through(name, tensor.transpose(1, 2), copy).transpose(1, 2)
+
+
 def attention(module: nn.Module, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
               attention_mask: torch.Tensor | None, scaling: float | None = None, dropout: float = 0.0, **kwargs):
-    """HF's eager attention, step for step, keeping what the active capture asks for.
+    """HF's eager attention, step for step, keeping and editing what the active capture asks for.
 
     query [batch, head, query_pos, d_head]; key, value [batch, kv_head, key_pos, d_head] (the whole KV cache);
     attention_mask [batch, 1, query_pos, key_pos], 0 where allowed and the dtype's minimum where blocked.
@@ -89,25 +109,28 @@ def attention(module: nn.Module, query: torch.Tensor, key: torch.Tensor, value: 
     if scaling is None:
         scaling = query.shape[-1] ** -0.5
     capture = _ACTIVE.get()
-    wanted = capture.attention.get(id(module)) if capture is not None else None
-    if wanted and "scores" in wanted and attention_mask is not None:
+    sites = capture.attention.get(id(module)) if capture is not None else None  # {field: name} kept or edited
+    if sites and "scores" in sites and attention_mask is not None:
         attention_mask = capture.infinite_mask(attention_mask)  # kept scores show -inf where blocked
+    if sites:  # each field is kept (and edited) where it is computed, so an edit flows into what follows
+        query = _through_heads(capture, sites.get("query"), query)
+        key = _through_heads(capture, sites.get("key"), key, copy=capture.copy_kv)
+        value = _through_heads(capture, sites.get("value"), value, copy=capture.copy_kv)
     n_rep = query.shape[1] // key.shape[1]
     # In place after the matmul: the same numbers as eager's `matmul * scaling + mask`, one [b, h, q, k] buffer
     # instead of three.
     scores = torch.matmul(query, _repeat_kv(key, n_rep).transpose(-1, -2)).mul_(scaling)  # [b, h, q, k]
     if attention_mask is not None:
         scores.add_(attention_mask)  # [b, 1, q, k] broadcast over heads
+    if sites and "scores" in sites:
+        scores = capture.through(sites["scores"], scores)
     pattern = torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)
     pattern = nn.functional.dropout(pattern, p=dropout, training=module.training)
+    if sites and "pattern" in sites:
+        pattern = capture.through(sites["pattern"], pattern)
     z = torch.matmul(pattern, _repeat_kv(value, n_rep)).transpose(1, 2)  # [b, q, h, d]
-    if wanted:
-        fields = {"query": query, "key": key, "value": value, "scores": scores, "pattern": pattern, "z": z}
-        for name_field, name in wanted.items():
-            tensor = fields[name_field]
-            if name_field in ("query", "key", "value"):
-                tensor = tensor.transpose(1, 2)  # [b, n, pos, d] -> [b, pos, n, d] (TransformerLens layout)
-            capture.keep(name, tensor, copy=capture.copy_kv and name_field in ("key", "value"))
+    if sites and "z" in sites:
+        z = capture.through(sites["z"], z)
     return z, pattern
 
 
@@ -166,23 +189,51 @@ def _norm_scale(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return (x.pow(2).mean(-1, keepdim=True) + eps).sqrt()
 
 
+def _replace_first(out, new):
+    """A module's output with its first element (the tensor a name reads) replaced."""
+    return (new, *out[1:]) if isinstance(out, tuple) else new
+
+
 def _hook(lm, capture: _Capture, take: str, name: str, module: nn.Module):
-    """Register the one hook that keeps `name` (what `take` says) on `module`; return its handle."""
+    """Register the one hook that keeps and edits `name` (what `take` says) on `module`; return its handle.
+
+    A hook returns a replacement only when `name` was edited, so an unedited run computes exactly what HF does."""
     def output(mod, args, out):
-        capture.keep(name, _first(out))
+        first = _first(out)
+        new = capture.through(name, first)
+        return None if new is first else _replace_first(out, new)
 
     def output_heads(mod, args, out):
-        capture.keep(name, out.view(*out.shape[:-1], -1, lm.d_head))  # [b, pos, n*d] -> [b, pos, n, d]
+        heads = out.view(*out.shape[:-1], -1, lm.d_head)  # [b, pos, n*d] -> [b, pos, n, d]
+        new = capture.through(name, heads)
+        return None if new is heads else new.reshape(out.shape)
 
     def output_batch(mod, args, out):  # position tables are computed for [1, pos]: show them per batch row
-        t = (out[1] if take == "output_sin" else out[0]) if isinstance(out, tuple) else out
-        capture.keep(name, t.expand(capture.batch, *t.shape[1:]))
+        index = 1 if take == "output_sin" else 0
+        t = out[index] if isinstance(out, tuple) else out
+        shown = t.expand(capture.batch, *t.shape[1:])
+        new = capture.through(name, shown)
+        if new is shown:
+            return None
+        return (*out[:index], new, *out[index + 1:]) if isinstance(out, tuple) else new  # broadcasts as [1, ...] did
 
     def scale(mod, args, out):
-        capture.keep(name, _norm_scale(mod, args[0]))
+        divisor = _norm_scale(mod, args[0])  # [b, pos, 1]
+        new = capture.through(name, divisor)
+        if new is divisor:
+            return None
+        # out = weight * centred x / divisor (+ bias): the same norm with the edited divisor, from its real output
+        bias = getattr(mod, "bias", None)
+        first = _first(out) if bias is None else _first(out) - bias
+        first = first * (divisor / new).to(first.dtype)
+        return _replace_first(out, first if bias is None else first + bias)
 
     def pre(mod, args, kwargs):
-        capture.keep(name, args[0] if args else kwargs["hidden_states"])
+        x = args[0] if args else kwargs["hidden_states"]
+        new = capture.through(name, x)
+        if new is x:
+            return None
+        return ((new, *args[1:]), kwargs) if args else (args, {**kwargs, "hidden_states": new})
 
     if take == "input":
         return module.register_forward_pre_hook(pre, with_kwargs=True)
@@ -191,8 +242,29 @@ def _hook(lm, capture: _Capture, take: str, name: str, module: nn.Module):
     return module.register_forward_hook(hooks[take])
 
 
+def _carry_resid_mid(lm, capture: _Capture, layer: int, handles: list) -> None:
+    """An edited resid_mid must reach the residual too, not only the MLP: HF holds it in a local variable
+    (`residual = hidden_states; ... return residual + mlp(ln_2(hidden_states))`), and the pre-hook on ln_2 changes
+    only ln_2's input. The block then returns edited resid_mid + mlp_out, as the model would have computed it."""
+    name = BY_TEMPLATE["blocks.{L}.hook_resid_mid"].name(layer)
+    path = {t: BY_TEMPLATE[t].sources[lm.architecture].path.format(L=layer)
+            for t in ("blocks.{L}.hook_mlp_out", "blocks.{L}.hook_resid_post")}
+    mlp_out = {}
+
+    def remember(mod, args, out):  # registered after the hook_mlp_out hook: sees the edited MLP output
+        mlp_out["value"] = _first(out)
+
+    def carry(mod, args, out):  # runs first among the block's hooks, before hook_resid_post reads the output
+        return _replace_first(out, capture.edited[name] + mlp_out.pop("value"))
+
+    handles.append(lm.model.get_submodule(path["blocks.{L}.hook_mlp_out"]).register_forward_hook(remember))
+    handles.append(lm.model.get_submodule(path["blocks.{L}.hook_resid_post"]).register_forward_hook(carry,
+                                                                                                  prepend=True))
+
+
 def _install(lm, capture: _Capture, names: list[str], handles: list) -> None:
-    """Hook every wanted name, appending each handle as soon as it exists, so `finally` removes even a partial set."""
+    """Hook every kept or edited name, appending each handle as soon as it exists, so `finally` removes even a
+    partial set. `names` are in forward order, so hooks on one module run in that order (ln scale, then output)."""
     for name in names:
         spec, layer = parse(name)
         source = spec.sources[lm.architecture]
@@ -203,12 +275,17 @@ def _install(lm, capture: _Capture, names: list[str], handles: list) -> None:
             capture.attention.setdefault(id(module), {})[source.take.split(":")[1]] = name
         else:
             handles.append(_hook(lm, capture, source.take, name, module))
+    for name in capture.edits:
+        spec, layer = parse(name)
+        if spec.template == "blocks.{L}.hook_resid_mid":
+            _carry_resid_mid(lm, capture, layer, handles)
 
 
 # ---- the call -------------------------------------------------------------------------------------------------
 def run_with_cache(lm, text_or_ids, names=None, dtype: torch.dtype | None = None,
                    budget_bytes: int = DEFAULT_BUDGET_BYTES, attention_mask: torch.Tensor | None = None,
-                   past_key_values=None, use_cache: bool = False, position_ids: torch.Tensor | None = None):
+                   past_key_values=None, use_cache: bool = False, position_ids: torch.Tensor | None = None,
+                   fwd_hooks=None):
     """One forward pass with capture: (logits [batch, pos, d_vocab], ActivationCache).
 
     text_or_ids: a prompt, or ids [pos] / [batch, pos]. names: None (all), a list of full names, or a predicate.
@@ -217,6 +294,8 @@ def run_with_cache(lm, text_or_ids, names=None, dtype: torch.dtype | None = None
     position_ids default to counting real tokens only, so a padded row matches its prompt run alone.
     past_key_values: an HF cache; this forward is then one step: q and residuals cover the new positions, k and v the
     whole cache, and the updated HF cache is on `cache.past_key_values`.
+    fwd_hooks: edits `[(name or predicate, fn(tensor, hook)), ...]` (hook_points.py); the cache then holds what the
+    edited run computed.
     """
     tokens = lm.to_tokens(text_or_ids)  # validates: empty, too long, non-integer, out of vocabulary
     if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
@@ -234,6 +313,7 @@ def run_with_cache(lm, text_or_ids, names=None, dtype: torch.dtype | None = None
         if position_ids is None:  # count real tokens only, as HF's generate() does
             position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, n_past:]
     wanted = select_names(lm, names)
+    edits = resolve(lm, fwd_hooks)  # validates names and functions before anything runs
     estimate = _bytes(lm, wanted, batch, n_tokens, n_past, dtype)
     if estimate > budget_bytes:
         raise CaptureBudgetError(
@@ -242,12 +322,12 @@ def run_with_cache(lm, text_or_ids, names=None, dtype: torch.dtype | None = None
             "'pattern' in n), dtype=torch.float16 (halves it), a shorter prompt (attention maps grow with tokens²), "
             "or raise budget_bytes= if the machine has the memory.")
     capture = _Capture(batch, dtype, copy_kv=past_key_values is not None
-                       and not isinstance(past_key_values, DynamicCache))
+                       and not isinstance(past_key_values, DynamicCache), kept=frozenset(wanted), edits=edits)
     model = lm.model
     previous = model.config._attn_implementation
     handles, token = [], None
     try:
-        _install(lm, capture, wanted, handles)
+        _install(lm, capture, select_names(lm, [*wanted, *edits]) if edits else wanted, handles)
         model.set_attn_implementation(ATTENTION_IMPLEMENTATION)
         token = _ACTIVE.set(capture)
         with torch.no_grad():
@@ -259,13 +339,19 @@ def run_with_cache(lm, text_or_ids, names=None, dtype: torch.dtype | None = None
         for handle in handles:
             handle.remove()
         model.set_attn_implementation(previous)
-    logits = out.logits  # [batch, pos, d_vocab]
-    if "hook_logits" in wanted:
-        capture.keep("hook_logits", logits)
-    missing = [n for n in wanted if n not in capture.store]
+    logits = capture.through("hook_logits", out.logits)  # [batch, pos, d_vocab]
+    missing = [n for n in wanted if n not in capture.store] + [n for n in edits if n not in capture.edited]
     if missing:
         raise RuntimeError(f"Capture produced no tensor for {missing[:5]} (of {len(missing)}); the model's modules do "
                            f"not match llmviz's {lm.architecture} site table (names.py).")
     tensors = {n: capture.store[n] for n in wanted}  # forward order, as declared
     return logits, ActivationCache(tensors, lm.architecture, lm.n_layers, returned_cache(out))
 
+
+
+def run_with_hooks(lm, text_or_ids, fwd_hooks, **kwargs) -> torch.Tensor:
+    """One forward pass with edits and nothing kept: the logits [batch, pos, d_vocab] of the edited run.
+
+    fwd_hooks: `[(name or predicate on names, fn(tensor, hook)), ...]`, as TransformerLens; `fn` returns the
+    replacement tensor (same shape) or None. Other arguments as run_with_cache (attention_mask, past_key_values...)."""
+    return run_with_cache(lm, text_or_ids, names=[], fwd_hooks=fwd_hooks, **kwargs)[0]

@@ -98,9 +98,15 @@ class LM:
 
     # ---- forwarded to the modules that do the work --------------------------------------------------------
     def run_with_cache(self, text_or_ids, names=None, dtype=None, **kwargs):
-        """Run the model once and keep its intermediate tensors: (logits [batch, pos, vocab], ActivationCache)."""
+        """Run the model once and keep its intermediate tensors: (logits [batch, pos, vocab], ActivationCache).
+        fwd_hooks=[(name, fn), ...] edits the run first; the cache holds what the edited run computed."""
         from llmviz.capture import run_with_cache
         return run_with_cache(self, text_or_ids, names=names, dtype=dtype, **kwargs)
+
+    def run_with_hooks(self, text_or_ids, fwd_hooks=(), **kwargs):
+        """Run the model once with edits `fwd_hooks=[(name, fn), ...]`: the logits [batch, pos, vocab]."""
+        from llmviz.capture import run_with_hooks
+        return run_with_hooks(self, text_or_ids, fwd_hooks, **kwargs)
 
     def estimate_cache_bytes(self, n_tokens: int, names=None, dtype=None, batch: int = 1) -> int:
         from llmviz.capture import estimate_cache_bytes

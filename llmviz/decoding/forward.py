@@ -43,15 +43,17 @@ def capture_names(lm, capture):
     return list(capture) or None
 
 
-def forward(lm, input_ids: torch.Tensor, past, names: list[str] | None):
+def forward(lm, input_ids: torch.Tensor, past, names: list[str] | None, fwd_hooks=None):
     """One model forward: (logits [1, pos, vocab], the HF cache after it or None, ActivationCache or None).
 
     With `past` (an HF Cache) only the new positions are fed; with past=None and no cache, everything is recomputed.
+    fwd_hooks: edits applied in this forward (they see only the positions fed to it).
     """
     use_cache = past is not None
-    if names:
-        logits, cache = run_with_cache(lm, input_ids, names=names, past_key_values=past, use_cache=use_cache)
-        return logits, (cache.past_key_values if use_cache else None), cache
+    if names or fwd_hooks:
+        logits, cache = run_with_cache(lm, input_ids, names=names or [], past_key_values=past, use_cache=use_cache,
+                                       fwd_hooks=fwd_hooks)
+        return logits, (cache.past_key_values if use_cache else None), (cache if names else None)
     with torch.no_grad():
         out = lm.model(input_ids=input_ids, use_cache=use_cache, **cache_argument(past))
     return out.logits, (returned_cache(out) if use_cache else None), None

@@ -31,6 +31,7 @@ from llmviz.decoding.forward import (
 )
 from llmviz.decoding.sampling import SampleRecord, SamplingSettings, distribution, draw, make_generator
 from llmviz.decoding.speculative import check_draft, speculative_proposals
+from llmviz.hook_points import resolve
 from llmviz.tokenization.detokenize import Utf8Stream, token_text_bytes
 
 STOP_REASONS = ("eos", "max_new_tokens", "stop_string", "repetition", "interrupted", "context_full")
@@ -121,7 +122,7 @@ def find_repetition(tokens: list[int], min_tokens: int = 12, max_period: int = 1
     return None
 
 
-def _plain_proposals(lm, prompt_ids, settings, generator, seed, use_cache, names, committed, stopped):
+def _plain_proposals(lm, prompt_ids, settings, generator, seed, use_cache, names, committed, stopped, fwd_hooks=None):
     """One forward per token: yields dicts describing each step's forward and decision."""
     ids = list(prompt_ids)
     past = new_cache(lm) if use_cache else None
@@ -129,7 +130,7 @@ def _plain_proposals(lm, prompt_ids, settings, generator, seed, use_cache, names
     while not stopped():
         start = time.perf_counter()
         new = ids[fed:] if use_cache else ids
-        logits, past, cache = forward(lm, torch.tensor([new], device=lm.device), past, names)
+        logits, past, cache = forward(lm, torch.tensor([new], device=lm.device), past, names, fwd_hooks)
         record = draw(distribution(logits[0, -1], settings, ids), generator, seed)
         n_past = fed if use_cache else 0
         fed = len(ids)
@@ -146,7 +147,7 @@ class GenerationStream:
 
     def __init__(self, lm, prompt, max_new_tokens=20, temperature=1.0, top_k=None, top_p=None, min_p=None,
                  repetition_penalty=None, seed=0, stop=None, detect_repetition=False, use_cache=True,
-                 capture=DEFAULT_CAPTURE, draft=None, draft_tokens=4):
+                 capture=DEFAULT_CAPTURE, draft=None, draft_tokens=4, fwd_hooks=None):
         self.lm = lm
         self.max_new_tokens = check_int("max_new_tokens", max_new_tokens, 0, "how many tokens to add at most")
         self.settings = SamplingSettings(temperature, top_k, top_p, min_p, repetition_penalty)
@@ -161,6 +162,10 @@ class GenerationStream:
         self.draft, self.draft_tokens = draft, draft_tokens
         if draft is not None:
             check_draft(lm, draft, draft_tokens)
+            if fwd_hooks:
+                raise ValueError("fwd_hooks= with draft= is not supported: edit the target alone, without a draft.")
+        resolve(lm, fwd_hooks)  # an unknown name or a bad pair fails here, before the first step
+        self.fwd_hooks = fwd_hooks
         prompt_ids = lm.to_tokens(prompt)[0].tolist()
         self.trace = GenerationTrace(prompt_ids=prompt_ids, settings=self.settings, seed=seed, use_cache=use_cache)
         self._stop_requested = False
@@ -195,7 +200,7 @@ class GenerationStream:
         args = (lm, trace.prompt_ids, self.settings, self.generator, trace.seed, trace.use_cache, self.names,
                 lambda: trace.tokens, lambda: self._stop_requested)
         if self.draft is None:
-            proposals = _plain_proposals(*args)
+            proposals = _plain_proposals(*args, fwd_hooks=self.fwd_hooks)
         else:
             proposals = speculative_proposals(*args, draft=self.draft, draft_tokens=self.draft_tokens)
         try:
@@ -259,19 +264,20 @@ def stream(lm, prompt, **kwargs) -> GenerationStream:
 def generate(lm, prompt, max_new_tokens: int = 20, temperature: float = 1.0, top_k: int | None = None,
              top_p: float | None = None, min_p: float | None = None, repetition_penalty: float | None = None,
              seed: int = 0, stop=None, detect_repetition=False, use_cache: bool = True, capture=DEFAULT_CAPTURE,
-             draft=None, draft_tokens: int = 4) -> GenerationTrace:
+             draft=None, draft_tokens: int = 4, fwd_hooks=None) -> GenerationTrace:
     """Generate text and keep every step.
 
     prompt: text or ids. temperature 0 is greedy. stop: strings that end generation (kept in the text, as HF).
     detect_repetition: True (12 tokens) or a span length; stops when the tail is one block repeated.
     use_cache=False recomputes every position each step. capture: 'default' (every layer's attention pattern for
     the new position), None, or a list of capture names. draft: a smaller LM with the same vocabulary for
-    speculative decoding, proposing `draft_tokens` tokens per target forward.
+    speculative decoding, proposing `draft_tokens` tokens per target forward. fwd_hooks: edits `[(name, fn), ...]`
+    applied in every step's forward; with the KV cache, each step's hooks see only its new positions.
     """
     s = GenerationStream(lm, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
                          top_p=top_p, min_p=min_p, repetition_penalty=repetition_penalty, seed=seed, stop=stop,
                          detect_repetition=detect_repetition, use_cache=use_cache, capture=capture, draft=draft,
-                         draft_tokens=draft_tokens)
+                         draft_tokens=draft_tokens, fwd_hooks=fwd_hooks)
     for _ in s:
         pass
     return s.trace
