@@ -1,0 +1,158 @@
+"""Ready-made edits for notebook 12, each a `(name, fn)` pair for `fwd_hooks=`: ablate, patch, steer.
+
+`ablation` zeroes, or replaces with its mean over batch and positions from a reference cache, one head, one
+position or the whole tensor of any capture name; `ablate_head`, `ablate_mlp` and `ablate_position` name the usual
+places. `patch` copies another prompt's activation (same length) in at chosen positions. `patch_cells` and
+`patching_sweep` patch many (layer, position) cells in one forward, one cell per batch row, instead of one forward per
+cell. `steer` adds a vector to the residual stream entering a block. Axes come from the shapes names.py declares, never
+from a name's suffix. Positions count within the forward: with a KV cache, a generation step holds only its new
+positions. This module builds edits and runs batched forwards through capture.py; it does not draw or choose what to
+patch.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from llmviz.capture import run_with_hooks
+from llmviz.names import BY_TEMPLATE, every_layer, parse
+
+_POSITION_AXES = ("pos", "query_pos", "key_pos")
+_HEAD_AXES = ("head", "kv_head")
+
+
+def _axis(name: str, choices: tuple[str, ...]) -> int | None:
+    """The first axis of `name`'s declared shape that is one of `choices` (the layout is the same in GPT-2 and
+    Llama for every name that has one)."""
+    axes = parse(name)[0].shape.split()
+    return next((axes.index(a) for a in choices if a in axes), None)
+
+
+def _one(i: int) -> slice:
+    """Index i as a slice that keeps its axis (so a [1, ...] mean broadcasts); -1 works too."""
+    return slice(i, i + 1 if i != -1 else None)
+
+
+def _index(name: str, ndim: int, head: int | None, position: int | None) -> tuple:
+    index = [slice(None)] * ndim
+    for value, choices, what in ((head, _HEAD_AXES, "head"), (position, _POSITION_AXES, "position")):
+        if value is None:
+            continue
+        axis = _axis(name, choices)
+        if axis is None:
+            raise ValueError(f"{name} has no {what} axis (its shape is '{parse(name)[0].shape}').")
+        index[axis] = _one(value)
+    return tuple(index)
+
+
+def ablation(name: str, head: int | None = None, position: int | None = None, mean_from=None):
+    """An edit that replaces part of `name`'s tensor: zero, or with `mean_from` (a cache or tensor holding `name`,
+    [batch, ...]) its mean over batch and positions. head/position pick one index of those axes; None takes all.
+    Returns (name, fn) for fwd_hooks."""
+    parse(name)  # KeyError for a name not declared
+    mean = None
+    if mean_from is not None:
+        reference = mean_from[name] if not isinstance(mean_from, torch.Tensor) else mean_from
+        position_axis = _axis(name, _POSITION_AXES)
+        averaged = (0,) if position_axis is None else (0, position_axis)
+        mean = reference.float().mean(averaged, keepdim=True)  # [1, 1, ...]: broadcasts over batch and positions
+
+    def ablate(tensor, hook):
+        index = _index(name, tensor.dim(), head, position)
+        if mean is None:
+            tensor[index] = 0
+        else:
+            mean_index = tuple(i if axis != _axis(name, _POSITION_AXES) else slice(None) for axis, i in
+                               enumerate(index))
+            tensor[index] = mean.to(tensor.device, tensor.dtype)[mean_index]
+        return tensor
+    return name, ablate
+
+
+def ablate_head(layer: int, head: int, mean_from=None):
+    """Remove one head: its z (`blocks.{layer}.attn.hook_z`, [batch, pos, head, d_head]) zeroed or mean-ablated."""
+    return ablation(BY_TEMPLATE["blocks.{L}.attn.hook_z"].name(layer), head=head, mean_from=mean_from)
+
+
+def ablate_mlp(layer: int, mean_from=None):
+    """Remove one MLP: `blocks.{layer}.hook_mlp_out` zeroed or mean-ablated."""
+    return ablation(BY_TEMPLATE["blocks.{L}.hook_mlp_out"].name(layer), mean_from=mean_from)
+
+
+def ablate_position(layer: int, position: int, mean_from=None, template: str = "blocks.{L}.hook_resid_pre"):
+    """Remove one position from the residual stream entering block `layer` (or from `template`'s tensor)."""
+    return ablation(BY_TEMPLATE[template].name(layer), position=position, mean_from=mean_from)
+
+
+def patch(name: str, source, positions: int | list[int] | None = None):
+    """An edit that copies `source`'s activation at `name` (a cache or a tensor of the same shape, from a prompt of
+    the same length) into the run, at `positions` (None: every position). Returns (name, fn)."""
+    source_tensor = source[name] if not isinstance(source, torch.Tensor) else source
+    axis = _axis(name, _POSITION_AXES)
+    chosen = [positions] if isinstance(positions, int) else positions
+
+    def patch_in(tensor, hook):
+        if source_tensor.shape[1:] != tensor.shape[1:]:
+            raise ValueError(f"Patching {name} needs the source's shape {list(source_tensor.shape)} to match the "
+                             f"run's {list(tensor.shape)} (batch aside): use two prompts of the same length.")
+        index = [slice(None)] * tensor.dim()
+        if chosen is not None:
+            index[axis] = chosen
+        tensor[tuple(index)] = source_tensor.to(tensor.device, tensor.dtype).expand_as(tensor)[tuple(index)]
+        return tensor
+    return name, patch_in
+
+
+def patch_cells(lm, prompt, source, cells: list[tuple[int, int]], template: str = "blocks.{L}.hook_resid_pre",
+                rows_per_forward: int = 32) -> torch.Tensor:
+    """Run `prompt` once per (layer, position) cell with the source's `template` activation patched in at that cell
+    only, `rows_per_forward` cells per forward as batch rows. source: a cache of one prompt of the same length.
+    Returns the last position's logits for each cell: [cell, d_vocab]."""
+    names = every_layer(template, lm.n_layers)
+    ids = lm.to_tokens(prompt)  # [1, pos]
+    out = []
+    for start in range(0, len(cells), rows_per_forward):
+        chunk = cells[start:start + rows_per_forward]
+        hooks = []
+        for layer in sorted({layer for layer, _ in chunk}):
+            rows = torch.tensor([i for i, (L, _) in enumerate(chunk) if L == layer])
+            positions = torch.tensor([p for L, p in chunk if L == layer])
+            hooks.append((names[layer], _patch_rows(names[layer], source[names[layer]], rows, positions)))
+        logits = run_with_hooks(lm, ids.expand(len(chunk), -1), hooks)  # [rows, pos, d_vocab]
+        out.append(logits[:, -1])
+    return torch.cat(out)
+
+
+def _patch_rows(name: str, source: torch.Tensor, rows: torch.Tensor, positions: torch.Tensor):
+    """fn for patch_cells: row rows[i] gets the source's value at positions[i] ([1, ...] source)."""
+    axis = _axis(name, _POSITION_AXES)
+
+    def patch_in(tensor, hook):
+        target = [slice(None)] * tensor.dim()
+        target[0], target[axis] = rows.to(tensor.device), positions.to(tensor.device)
+        from_source = list(target)
+        from_source[0] = torch.zeros_like(target[0])
+        tensor[tuple(target)] = source.to(tensor.device, tensor.dtype)[tuple(from_source)]
+        return tensor
+    return patch_in
+
+
+def patching_sweep(lm, prompt, source, template: str = "blocks.{L}.hook_resid_pre",
+                   rows_per_forward: int = 32) -> torch.Tensor:
+    """patch_cells over every (layer, position): the last position's logits [layer, pos, d_vocab]."""
+    n = lm.to_tokens(prompt).shape[1]
+    cells = [(layer, p) for layer in range(lm.n_layers) for p in range(n)]
+    return patch_cells(lm, prompt, source, cells, template, rows_per_forward).view(lm.n_layers, n, -1)
+
+
+def steer(layer: int, vector: torch.Tensor, scale: float = 1.0, positions: int | list[int] | None = None):
+    """An edit that adds `scale * vector` ([d_model]) to the residual stream entering block `layer`, at
+    `positions` (None: every position, including each new one while generating). Returns (name, fn)."""
+    name = BY_TEMPLATE["blocks.{L}.hook_resid_pre"].name(layer)
+    chosen = [positions] if isinstance(positions, int) else positions
+
+    def add(resid, hook):  # [batch, pos, d_model]
+        where = slice(None) if chosen is None else chosen
+        resid[:, where] += scale * vector.to(resid.device, resid.dtype)
+        return resid
+    return name, add
