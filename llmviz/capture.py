@@ -7,6 +7,9 @@ modules, at the paths names.py declares per architecture. For one call the model
 to "llmviz"; hooks are removed and the previous implementation restored in `finally`, also when the forward raises.
 The active capture is passed to the attention function through a ContextVar, never a global. Captures are detached,
 moved to the CPU, optionally cast to `dtype`, and bounded by `names=` and a byte budget checked before running.
+With `fwd_hooks=` (hook_points.py) every name is also an edit site: the hook or the attention function hands the
+tensor to the user's functions and the model computes on from what they return; a hook returns a replacement only
+for an edited name, so a run without edits is HF's forward exactly. `run_with_hooks` is such a run keeping nothing.
 This module does not fork or copy HF modelling code, plot, or decode tokens (lens.py does that).
 """
 
@@ -23,9 +26,9 @@ from transformers import AttentionInterface, DynamicCache
 from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
 from llmviz.activation_cache import ActivationCache
-from llmviz.hook_points import apply, resolve
+from llmviz.hook_points import apply, carry_resid_mid, replace_first, resolve
 from llmviz.kv_cache_argument import cache_argument, returned_cache
-from llmviz.names import BY_TEMPLATE, dims, names_for, numel, parse
+from llmviz.names import dims, names_for, numel, parse
 
 ATTENTION_IMPLEMENTATION = "llmviz"
 DEFAULT_BUDGET_BYTES = 1 << 30  # 1 GiB: Binder kills a kernel past 2 GB
@@ -189,11 +192,6 @@ def _norm_scale(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return (x.pow(2).mean(-1, keepdim=True) + eps).sqrt()
 
 
-def _replace_first(out, new):
-    """A module's output with its first element (the tensor a name reads) replaced."""
-    return (new, *out[1:]) if isinstance(out, tuple) else new
-
-
 def _hook(lm, capture: _Capture, take: str, name: str, module: nn.Module):
     """Register the one hook that keeps and edits `name` (what `take` says) on `module`; return its handle.
 
@@ -201,7 +199,7 @@ def _hook(lm, capture: _Capture, take: str, name: str, module: nn.Module):
     def output(mod, args, out):
         first = _first(out)
         new = capture.through(name, first)
-        return None if new is first else _replace_first(out, new)
+        return None if new is first else replace_first(out, new)
 
     def output_heads(mod, args, out):
         heads = out.view(*out.shape[:-1], -1, lm.d_head)  # [b, pos, n*d] -> [b, pos, n, d]
@@ -226,7 +224,7 @@ def _hook(lm, capture: _Capture, take: str, name: str, module: nn.Module):
         bias = getattr(mod, "bias", None)
         first = _first(out) if bias is None else _first(out) - bias
         first = first * (divisor / new).to(first.dtype)
-        return _replace_first(out, first if bias is None else first + bias)
+        return replace_first(out, first if bias is None else first + bias)
 
     def pre(mod, args, kwargs):
         x = args[0] if args else kwargs["hidden_states"]
@@ -240,26 +238,6 @@ def _hook(lm, capture: _Capture, take: str, name: str, module: nn.Module):
     hooks = {"output": output, "output_heads": output_heads, "scale": scale,
              "output_batch": output_batch, "output_cos": output_batch, "output_sin": output_batch}
     return module.register_forward_hook(hooks[take])
-
-
-def _carry_resid_mid(lm, capture: _Capture, layer: int, handles: list) -> None:
-    """An edited resid_mid must reach the residual too, not only the MLP: HF holds it in a local variable
-    (`residual = hidden_states; ... return residual + mlp(ln_2(hidden_states))`), and the pre-hook on ln_2 changes
-    only ln_2's input. The block then returns edited resid_mid + mlp_out, as the model would have computed it."""
-    name = BY_TEMPLATE["blocks.{L}.hook_resid_mid"].name(layer)
-    path = {t: BY_TEMPLATE[t].sources[lm.architecture].path.format(L=layer)
-            for t in ("blocks.{L}.hook_mlp_out", "blocks.{L}.hook_resid_post")}
-    mlp_out = {}
-
-    def remember(mod, args, out):  # registered after the hook_mlp_out hook: sees the edited MLP output
-        mlp_out["value"] = _first(out)
-
-    def carry(mod, args, out):  # runs first among the block's hooks, before hook_resid_post reads the output
-        return _replace_first(out, capture.edited[name] + mlp_out.pop("value"))
-
-    handles.append(lm.model.get_submodule(path["blocks.{L}.hook_mlp_out"]).register_forward_hook(remember))
-    handles.append(lm.model.get_submodule(path["blocks.{L}.hook_resid_post"]).register_forward_hook(carry,
-                                                                                                  prepend=True))
 
 
 def _install(lm, capture: _Capture, names: list[str], handles: list) -> None:
@@ -278,7 +256,7 @@ def _install(lm, capture: _Capture, names: list[str], handles: list) -> None:
     for name in capture.edits:
         spec, layer = parse(name)
         if spec.template == "blocks.{L}.hook_resid_mid":
-            _carry_resid_mid(lm, capture, layer, handles)
+            carry_resid_mid(lm, capture.edited, layer, handles)
 
 
 # ---- the call -------------------------------------------------------------------------------------------------

@@ -5,8 +5,9 @@ with a clear error for an unknown name (the nearest names listed) or a predicate
 functions of one name on a copy of the tensor, as `fn(tensor, hook)`: a returned tensor replaces it (same shape,
 or a clear error naming the hook and both shapes), None keeps it (with any edit made in place). The copy means an
 in-place edit never reaches a tensor the model or the cache holds elsewhere (resid_post L is resid_pre L + 1).
-`HookPoint` is the `hook` argument: `.name` and `.layer()`, as in TransformerLens. This module installs nothing:
-capture.py calls `apply()` from its hooks and its attention function, where the edited tensor flows downstream.
+`HookPoint` is the `hook` argument: `.name` and `.layer()`, as in TransformerLens. capture.py calls `apply()` from its
+hooks and its attention function, where the edited tensor flows downstream; the one name that is not a module's input
+or output, resid_mid, gets two extra hooks from `carry_resid_mid()`. This module does not keep tensors or run a model.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-from llmviz.names import names_for, parse
+from llmviz.names import BY_TEMPLATE, names_for, parse
 
 HookFunction = Callable[[torch.Tensor, "HookPoint"], torch.Tensor | None]
 
@@ -93,3 +94,31 @@ def apply(name: str, tensor: torch.Tensor, functions: list[HookFunction]) -> tor
                              "return a tensor of the same shape, or None.")
         edited = result.to(device=tensor.device, dtype=tensor.dtype)
     return edited
+
+
+def replace_first(out, new):
+    """A module's output with its first element (the tensor a name reads) replaced."""
+    return (new, *out[1:]) if isinstance(out, tuple) else new
+
+
+def carry_resid_mid(lm, edited: dict[str, torch.Tensor], layer: int, handles: list) -> None:
+    """Make an edit of `blocks.{layer}.hook_resid_mid` reach the residual too, not only the MLP.
+
+    resid_mid is the second norm's input, where capture's pre-hook edits it, and also the residual the block adds the
+    MLP's output to, which HF holds in a local variable (`residual = h; ...; return residual + mlp(ln_2(h))`). Two
+    hooks make the block return edited resid_mid + mlp_out, as the model would have computed it. `edited` is the
+    capture's {name: tensor after its edits}; each handle is appended as soon as it exists."""
+    name = BY_TEMPLATE["blocks.{L}.hook_resid_mid"].name(layer)
+    path = {t: BY_TEMPLATE[t].sources[lm.architecture].path.format(L=layer)
+            for t in ("blocks.{L}.hook_mlp_out", "blocks.{L}.hook_resid_post")}
+    mlp_out = {}
+
+    def remember(module, args, out):  # registered after capture's hook_mlp_out hook: sees the edited MLP output
+        mlp_out["value"] = out[0] if isinstance(out, tuple) else out
+
+    def carry(module, args, out):  # prepended: runs before capture's hook_resid_post hook reads the block's output
+        return replace_first(out, edited[name] + mlp_out.pop("value"))
+
+    handles.append(lm.model.get_submodule(path["blocks.{L}.hook_mlp_out"]).register_forward_hook(remember))
+    block = lm.model.get_submodule(path["blocks.{L}.hook_resid_post"])
+    handles.append(block.register_forward_hook(carry, prepend=True))
