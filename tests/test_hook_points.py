@@ -33,6 +33,17 @@ def test_an_edit_that_returns_none_changes_nothing_at_any_name(lm):
     assert all(torch.equal(edited[n], cache[n]) for n in every)
 
 
+def test_an_in_place_edit_counts_and_leaves_earlier_captures_as_computed(lm):
+    plain, cache = capture.run_with_cache(lm, PROMPT)
+
+    def zero_in_place(resid, hook):  # TransformerLens style: edit in place, return nothing
+        resid[:, 2] = 0
+    logits, edited = capture.run_with_cache(lm, PROMPT, fwd_hooks=[("blocks.1.hook_resid_pre", zero_in_place)])
+    assert torch.all(edited["resid_pre", 1][:, 2] == 0) and (logits - plain).abs().max() > 1e-4
+    # resid_post 0 and resid_pre 1 are one tensor in HF: the capture of resid_post 0 must not change with the edit
+    assert torch.equal(edited["resid_post", 0], cache["resid_post", 0])
+
+
 def test_every_name_is_editable_and_the_edit_flows_downstream(lm):
     ids = lm.to_tokens(PROMPT)
     plain, cache = capture.run_with_cache(lm, ids)
