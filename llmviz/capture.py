@@ -305,7 +305,8 @@ def run_with_cache(lm, text_or_ids, names=None, dtype: torch.dtype | None = None
     previous = model.config._attn_implementation
     handles, token = [], None
     try:
-        _install(lm, capture, select_names(lm, [*wanted, *edits]) if edits else wanted, handles)
+        sites = [n for n in names_for(lm.architecture, lm.n_layers) if n in capture.kept or n in edits]
+        _install(lm, capture, sites if edits else wanted, handles)  # forward order, kept or edited
         model.set_attn_implementation(ATTENTION_IMPLEMENTATION)
         token = _ACTIVE.set(capture)
         with torch.no_grad():
