@@ -142,3 +142,12 @@ def test_generation_applies_the_edit_at_every_step(lm, use_cache):
     assert streamed == trace.tokens
     with pytest.raises(ValueError, match="Nearest"):
         lm.generate(PROMPT, fwd_hooks=[("blocks.1.hook_resid_pr", lambda t, hook: None)])
+
+
+def test_speculative_decoding_gives_the_edited_targets_greedy_tokens(lm, gpt2_tokenizer):
+    draft = make_random_lm("gpt2", gpt2_tokenizer, seed=1)  # unedited: it only proposes
+    direction = torch.randn(lm.d_model, generator=torch.Generator().manual_seed(1)) * 4
+    steer = ("blocks.1.hook_resid_pre", lambda resid, hook: resid + direction)
+    alone = lm.generate(PROMPT, max_new_tokens=8, temperature=0, fwd_hooks=[steer])
+    drafted = lm.generate(PROMPT, max_new_tokens=8, temperature=0, fwd_hooks=[steer], draft=draft, draft_tokens=3)
+    assert drafted.tokens == alone.tokens

@@ -162,8 +162,6 @@ class GenerationStream:
         self.draft, self.draft_tokens = draft, draft_tokens
         if draft is not None:
             check_draft(lm, draft, draft_tokens)
-            if fwd_hooks:
-                raise ValueError("fwd_hooks= with draft= is not supported: edit the target alone, without a draft.")
         resolve(lm, fwd_hooks)  # an unknown name or a bad pair fails here, before the first step
         self.fwd_hooks = fwd_hooks
         prompt_ids = lm.to_tokens(prompt)[0].tolist()
@@ -202,7 +200,8 @@ class GenerationStream:
         if self.draft is None:
             proposals = _plain_proposals(*args, fwd_hooks=self.fwd_hooks)
         else:
-            proposals = speculative_proposals(*args, draft=self.draft, draft_tokens=self.draft_tokens)
+            proposals = speculative_proposals(*args, draft=self.draft, draft_tokens=self.draft_tokens,
+                                              fwd_hooks=self.fwd_hooks)
         try:
             for proposal in proposals:
                 tokens, reason, text = [], None, ""
@@ -272,7 +271,7 @@ def generate(lm, prompt, max_new_tokens: int = 20, temperature: float = 1.0, top
     use_cache=False recomputes every position each step. capture: 'default' (every layer's attention pattern for
     the new position), None, or a list of capture names. draft: a smaller LM with the same vocabulary for
     speculative decoding, proposing `draft_tokens` tokens per target forward. fwd_hooks: edits `[(name, fn), ...]`
-    applied in every step's forward; with the KV cache, each step's hooks see only its new positions.
+    applied in every forward of the model (not the draft); with the KV cache, hooks see only the new positions.
     """
     s = GenerationStream(lm, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
                          top_p=top_p, min_p=min_p, repetition_penalty=repetition_penalty, seed=seed, stop=stop,

@@ -85,8 +85,9 @@ def verify(target_records: list[SampleRecord], draft_records: list[SampleRecord]
 
 
 def speculative_proposals(lm, prompt_ids, settings, generator, seed, use_cache, names, committed, stopped, *,
-                          draft, draft_tokens):
-    """Rounds of draft-and-verify, as step dicts for generation.GenerationStream (always with KV caches)."""
+                          draft, draft_tokens, fwd_hooks=None):
+    """Rounds of draft-and-verify, as step dicts for generation.GenerationStream (always with KV caches).
+    fwd_hooks edit the target's forwards only: the output is the edited target's, the draft just proposes."""
     ids = list(prompt_ids)
     target_past, draft_past = new_cache(lm), new_cache(draft)
     target_fed = draft_fed = 0  # positions each cache holds
@@ -107,7 +108,7 @@ def speculative_proposals(lm, prompt_ids, settings, generator, seed, use_cache, 
             draft_records.append(q)
             proposed.append(q.token_id)
         new = (ids + proposed)[target_fed:]
-        logits, target_past, cache = forward(lm, torch.tensor([new], device=lm.device), target_past, names)
+        logits, target_past, cache = forward(lm, torch.tensor([new], device=lm.device), target_past, names, fwd_hooks)
         n_past = target_fed
         # logits[0, -(k+1):] are the target's predictions after ids, after d_1, ..., after d_k: [k+1, vocab]
         target_records = [distribution(logits[0, len(new) - k - 1 + i], settings, ids + proposed[:i])
