@@ -34,6 +34,20 @@ def _projection(lm, layer):
     return attention.c_proj if lm.architecture == "gpt2" else attention.o_proj
 
 
+def _logits_without_head(lm, ids, layer, head):
+    """A plain HF forward of a copy of the model whose output projection reads nothing from one head."""
+    model = copy.deepcopy(lm.model)
+    d = slice(head * lm.d_head, (head + 1) * lm.d_head)
+    projection = _projection(lm, layer).weight
+    weight = dict(model.named_parameters())[next(n for n, p in lm.model.named_parameters() if p is projection)]
+    with torch.no_grad():
+        if lm.architecture == "gpt2":
+            weight[d, :] = 0  # Conv1D: (in, out)
+        else:
+            weight[:, d] = 0  # nn.Linear: (out, in)
+        return model(ids).logits
+
+
 @pytest.mark.parametrize("layer, head", [(0, 0), (1, 3)])
 def test_zero_ablated_head_equals_a_model_whose_projection_ignores_it(lm, layer, head):
     ids = lm.to_tokens(PROMPT)
@@ -45,18 +59,15 @@ def test_zero_ablated_head_equals_a_model_whose_projection_ignores_it(lm, layer,
     expected = linear(z.flatten(-2), _projection(lm, layer), conv1d=lm.architecture == "gpt2")
     torch.testing.assert_close(cache["attn_out", layer], expected, atol=1e-6, rtol=1e-5)
     # 2. the logits, from a plain HF forward of a copy whose output projection reads nothing from that head
-    model = copy.deepcopy(lm.model)
-    d = slice(head * lm.d_head, (head + 1) * lm.d_head)
-    with torch.no_grad():
-        projection = _projection(lm, layer).weight
-        weight = dict(model.named_parameters())[next(n for n, p in lm.model.named_parameters() if p is projection)]
-        if lm.architecture == "gpt2":
-            weight[d, :] = 0  # Conv1D: (in, out)
-        else:
-            weight[:, d] = 0  # nn.Linear: (out, in)
-        reference = model(ids).logits
     assert (logits - lm.run_with_cache(ids, names=[])[0]).abs().max() > 1e-4  # the head mattered
-    torch.testing.assert_close(logits, reference, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(logits, _logits_without_head(lm, ids, layer, head), atol=1e-5, rtol=1e-5)
+
+
+def test_zero_ablated_head_on_the_shipped_model(tiny_lm):
+    ids = tiny_lm.to_tokens("Once upon a time there was a little dog")
+    for layer, head in [(0, 2), (tiny_lm.n_layers - 1, tiny_lm.n_heads - 1)]:
+        logits = tiny_lm.run_with_hooks(ids, [interventions.ablate_head(layer, head)])
+        torch.testing.assert_close(logits, _logits_without_head(tiny_lm, ids, layer, head), atol=1e-4, rtol=1e-5)
 
 
 @pytest.mark.parametrize("template", ["blocks.{L}.hook_resid_pre", "blocks.{L}.hook_resid_mid",
