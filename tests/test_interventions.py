@@ -166,3 +166,7 @@ def test_patch_refuses_prompts_of_different_lengths(lm):
     _, source = lm.run_with_cache("The dog")
     with pytest.raises(ValueError, match="same length"):
         lm.run_with_hooks(PROMPT, [interventions.patch("blocks.1.hook_resid_pre", source)])
+    with pytest.raises(ValueError, match="same length"):
+        interventions.patching_sweep(lm, PROMPT, source)
+    with pytest.raises(ValueError, match="not a capture name"):
+        interventions.ablation("blocks.0.attn.hook_zz")

@@ -21,10 +21,18 @@ _POSITION_AXES = ("pos", "query_pos", "key_pos")
 _HEAD_AXES = ("head", "kv_head")
 
 
+def _declared(name: str):
+    try:
+        return parse(name)[0]
+    except KeyError:
+        raise ValueError(f"{name!r} is not a capture name; llmviz.names.names_for(architecture, n_layers) lists "
+                         "them.") from None
+
+
 def _axis(name: str, choices: tuple[str, ...]) -> int | None:
     """The first axis of `name`'s declared shape that is one of `choices` (the layout is the same in GPT-2 and
     Llama for every name that has one)."""
-    axes = parse(name)[0].shape.split()
+    axes = _declared(name).shape.split()
     return next((axes.index(a) for a in choices if a in axes), None)
 
 
@@ -40,7 +48,7 @@ def _index(name: str, ndim: int, head: int | None, position: int | None) -> tupl
             continue
         axis = _axis(name, choices)
         if axis is None:
-            raise ValueError(f"{name} has no {what} axis (its shape is '{parse(name)[0].shape}').")
+            raise ValueError(f"{name} has no {what} axis (its shape is '{_declared(name).shape}').")
         index[axis] = _one(value)
     return tuple(index)
 
@@ -49,7 +57,7 @@ def ablation(name: str, head: int | None = None, position: int | None = None, me
     """An edit that replaces part of `name`'s tensor: zero, or with `mean_from` (a cache or tensor holding `name`,
     [batch, ...]) its mean over batch and positions. head/position pick one index of those axes; None takes all.
     Returns (name, fn) for fwd_hooks."""
-    parse(name)  # KeyError for a name not declared
+    _declared(name)
     mean = None
     if mean_from is not None:
         reference = mean_from[name] if not isinstance(mean_from, torch.Tensor) else mean_from
@@ -92,15 +100,19 @@ def patch(name: str, source, positions: int | list[int] | None = None):
     chosen = [positions] if isinstance(positions, int) else positions
 
     def patch_in(tensor, hook):
-        if source_tensor.shape[1:] != tensor.shape[1:]:
-            raise ValueError(f"Patching {name} needs the source's shape {list(source_tensor.shape)} to match the "
-                             f"run's {list(tensor.shape)} (batch aside): use two prompts of the same length.")
+        _check_lengths(name, source_tensor, tensor)
         index = [slice(None)] * tensor.dim()
         if chosen is not None:
             index[axis] = chosen
         tensor[tuple(index)] = source_tensor.to(tensor.device, tensor.dtype).expand_as(tensor)[tuple(index)]
         return tensor
     return name, patch_in
+
+
+def _check_lengths(name: str, source: torch.Tensor, tensor: torch.Tensor) -> None:
+    if source.shape[1:] != tensor.shape[1:]:
+        raise ValueError(f"Patching {name} needs the source's shape {list(source.shape)} to match the run's "
+                         f"{list(tensor.shape)} (batch aside): use two prompts of the same length.")
 
 
 def patch_cells(lm, prompt, source, cells: list[tuple[int, int]], template: str = "blocks.{L}.hook_resid_pre",
@@ -128,6 +140,7 @@ def _patch_rows(name: str, source: torch.Tensor, rows: torch.Tensor, positions: 
     axis = _axis(name, _POSITION_AXES)
 
     def patch_in(tensor, hook):
+        _check_lengths(name, source, tensor)
         target = [slice(None)] * tensor.dim()
         target[0], target[axis] = rows.to(tensor.device), positions.to(tensor.device)
         from_source = list(target)
