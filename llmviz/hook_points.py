@@ -7,7 +7,9 @@ or a clear error naming the hook and both shapes), None keeps it (with any edit 
 in-place edit never reaches a tensor the model or the cache holds elsewhere (resid_post L is resid_pre L + 1).
 `HookPoint` is the `hook` argument: `.name` and `.layer()`, as in TransformerLens. capture.py calls `apply()` from its
 hooks and its attention function, where the edited tensor flows downstream; the one name that is not a module's input
-or output, resid_mid, gets two extra hooks from `carry_resid_mid()`. This module does not keep tensors or run a model.
+or output, resid_mid, gets two extra hooks from `carry_resid_mid()`. With a KV cache, names that hold the whole cache
+(k and v in GPT-2, rot_k and v in Llama) are edited in this forward only: the cache keeps what the model stored.
+This module does not keep tensors or run a model.
 """
 
 from __future__ import annotations
