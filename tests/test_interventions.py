@@ -170,3 +170,15 @@ def test_patch_refuses_prompts_of_different_lengths(lm):
         interventions.patching_sweep(lm, PROMPT, source)
     with pytest.raises(ValueError, match="not a capture name"):
         interventions.ablation("blocks.0.attn.hook_zz")
+
+
+def test_causal_cone_is_zero_before_the_edit_and_at_earlier_positions(lm):
+    ids = lm.to_tokens(PROMPT)
+    _, clean = lm.run_with_cache(ids)
+    _, edited = lm.run_with_cache(ids, fwd_hooks=[interventions.ablate_position(1, 4)])  # resid_pre 1 = depth 1
+    cone = interventions.causal_cone(clean, edited)
+    assert cone.shape == (lm.n_layers + 1, ids.shape[1])
+    assert torch.all(cone[:1] == 0) and torch.all(cone[:, :4] == 0)  # before the edit, and earlier positions
+    assert torch.all(cone[1:, 4] > 0)  # the edited position, from the edit on
+    assert torch.all(cone[2:, 5:] > 0)  # later positions, once attention in block 1 has read position 4
+    assert torch.all(cone[1, 5:] == 0)  # but not yet at the depth of the edit itself

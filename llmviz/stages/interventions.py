@@ -4,10 +4,10 @@
 position or the whole tensor of any capture name; `ablate_head`, `ablate_mlp` and `ablate_position` name the usual
 places. `patch` copies another prompt's activation (same length) in at chosen positions. `patch_cells` and
 `patching_sweep` patch many (layer, position) cells in one forward, one cell per batch row, instead of one forward per
-cell. `steer` adds a vector to the residual stream entering a block. Axes come from the shapes names.py declares, never
-from a name's suffix. Positions count within the forward: with a KV cache, a generation step holds only its new
-positions. This module builds edits and runs batched forwards through capture.py; it does not draw or choose what to
-patch.
+cell. `steer` adds a vector to the residual stream entering a block. `causal_cone` measures where an edit travelled.
+Axes come from the shapes names.py declares, never from a name's suffix. Positions count within the forward: with a
+KV cache, a generation step holds only its new positions. This module builds edits and runs batched forwards through
+capture.py; it does not draw or choose what to patch.
 """
 
 from __future__ import annotations
@@ -169,3 +169,15 @@ def steer(layer: int, vector: torch.Tensor, scale: float = 1.0, positions: int |
         resid[:, where] += scale * vector.to(resid.device, resid.dtype)
         return resid
     return name, add
+
+
+def causal_cone(clean, edited, batch: int = 0) -> torch.Tensor:
+    """Where an edit travelled: the norm of the change in the residual stream at every depth and position,
+    [n_layers + 1, pos], from two caches of one prompt, run clean and with the edit. Depth L < n_layers is what block
+    L reads (`blocks.{L}.hook_resid_pre`, so an edit there shows at its own depth; resid_post L - 1 is the same
+    tensor before the edit), the last depth the output of the last block. Zero before the edit and, since attention
+    is causal, at every earlier position."""
+    n_layers = clean.n_layers
+    names = [*every_layer("blocks.{L}.hook_resid_pre", n_layers), BY_TEMPLATE["blocks.{L}.hook_resid_post"].name(
+        n_layers - 1)]
+    return torch.stack([(edited[n][batch] - clean[n][batch]).norm(dim=-1) for n in names])
