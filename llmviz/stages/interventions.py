@@ -1,13 +1,13 @@
 """Ready-made edits for notebook 12, each a `(name, fn)` pair for `fwd_hooks=`: ablate, patch, steer.
 
-`ablation` zeroes, or replaces with its mean over batch and positions from a reference cache, one head, one
-position or the whole tensor of any capture name; `ablate_head`, `ablate_mlp` and `ablate_position` name the usual
-places. `patch` copies another prompt's activation (same length) in at chosen positions. `patch_cells` and
-`patching_sweep` patch many (layer, position) cells in one forward, one cell per batch row, instead of one forward per
-cell. `steer` adds a vector to the residual stream entering a block. `causal_cone` measures where an edit travelled.
-Axes come from the shapes names.py declares, never from a name's suffix. Positions count within the forward: with a
-KV cache, a generation step holds only its new positions. This module builds edits and runs batched forwards through
-capture.py; it does not draw or choose what to patch.
+`ablation` zeroes, or replaces with its mean over batch and positions from a reference cache, one head, one position
+or the whole tensor of any capture name; `ablate_head`, `ablate_mlp` and `ablate_position` name the usual places.
+`patch` copies another prompt's activation (same length) in at chosen positions. `patch_cells` and `patching_sweep`
+patch many (layer, position) cells in one forward, one cell per batch row, instead of one forward per cell;
+`head_ablation_sweep` removes every head in turn the same way. `steer` adds a vector to the residual stream entering a
+block. `causal_cone` measures where an edit travelled. Axes come from the shapes names.py declares, never from a
+name's suffix. Positions count within the forward: with a KV cache, a generation step holds only its new positions.
+This module builds edits and runs batched forwards through capture.py; it does not draw or choose what to patch.
 """
 
 from __future__ import annotations
@@ -181,3 +181,30 @@ def causal_cone(clean, edited, batch: int = 0) -> torch.Tensor:
     names = [*every_layer("blocks.{L}.hook_resid_pre", n_layers), BY_TEMPLATE["blocks.{L}.hook_resid_post"].name(
         n_layers - 1)]
     return torch.stack([(edited[n][batch] - clean[n][batch]).norm(dim=-1) for n in names])
+
+
+def head_ablation_sweep(lm, prompt, rows_per_forward: int = 64) -> torch.Tensor:
+    """Every head of every layer zero-ablated on its own, one head per batch row, `rows_per_forward` rows per
+    forward: the last position's logits [layer, head, d_vocab]. Row i of a forward equals
+    `run_with_hooks(prompt, [ablate_head(layer, head)])` for its (layer, head)."""
+    names = every_layer("blocks.{L}.attn.hook_z", lm.n_layers)
+    ids = lm.to_tokens(prompt)  # [1, pos]
+    cells = [(layer, head) for layer in range(lm.n_layers) for head in range(lm.n_heads)]
+    out = []
+    for start in range(0, len(cells), rows_per_forward):
+        chunk = cells[start:start + rows_per_forward]
+        hooks = []
+        for layer in sorted({layer for layer, _ in chunk}):
+            rows = torch.tensor([i for i, (L, _) in enumerate(chunk) if L == layer])
+            heads = torch.tensor([h for L, h in chunk if L == layer])
+            hooks.append((names[layer], _zero_rows(rows, heads)))
+        out.append(run_with_hooks(lm, ids.expand(len(chunk), -1), hooks)[:, -1])  # [rows, d_vocab]
+    return torch.cat(out).view(lm.n_layers, lm.n_heads, -1)
+
+
+def _zero_rows(rows: torch.Tensor, heads: torch.Tensor):
+    """fn for head_ablation_sweep: in row rows[i], head heads[i] of z [batch, pos, head, d_head] is zeroed."""
+    def zero(z, hook):
+        z[rows.to(z.device), :, heads.to(z.device)] = 0
+        return z
+    return zero

@@ -12,6 +12,7 @@ so a notebook never loads matplotlib.
     03 positional_heatmap, position_similarity, vector_panels   08 probability_bars (+ candidates), beam_tree
     04 attention_steps, attention_heatmap, attention_heads      09 kv_cache_growth, cost_with_without_cache
     05 activation_curves, neuron_activations, vector_heatmap    10 speculative_steps   11 byte_view
+    12 cone_grid, layer_grid, attribution_bars, probability_comparison
 """
 
 from llmviz.viz.activation_functions import activation_curves
@@ -34,6 +35,7 @@ from llmviz.viz.decoding import (
     speculative_steps,
 )
 from llmviz.viz.depth import layer_norm_stats, line_by_layer, logit_lens_grid
+from llmviz.viz.interventions import attribution_bars, cone_cells, cone_grid, layer_grid
 from llmviz.viz.segmentation import segmentation_lattice, token_comparison
 from llmviz.viz.style import base_layout, readable_token, readable_tokens, token_labels, unique_labels
 from llmviz.viz.tokens import byte_view, token_table, utf8_characters
@@ -49,12 +51,12 @@ from llmviz.viz.vectors import (
 )
 
 __all__ = [
-    "activation_curves", "attention_heads", "attention_heatmap", "attention_steps", "bar_colors", "bar_marker",
-    "base_layout", "beam_nodes", "beam_tree", "BeamNode", "byte_view", "cache_cost_series", "candidates",
-    "causal_mask", "cost_with_without_cache", "embedding_map", "kv_cache_growth", "kv_cache_series",
-    "layer_norm_stats", "lens_grid", "line_by_layer", "logit_lens_grid", "masked_values", "neuron_activations",
-    "position_similarity", "positional_heatmap", "probability_bars", "probability_comparison", "readable_token",
-    "readable_tokens", "segmentation_lattice", "similarity_matrix", "speculative_rows", "speculative_steps",
-    "token_comparison", "token_labels", "token_table", "unique_labels", "utf8_characters", "vector_heatmap",
-    "vector_panels",
+    "activation_curves", "attention_heads", "attribution_bars", "attention_heatmap", "attention_steps", "bar_colors",
+    "bar_marker", "base_layout", "beam_nodes", "beam_tree", "BeamNode", "byte_view", "cache_cost_series", "candidates",
+    "causal_mask", "cone_cells", "cone_grid", "cost_with_without_cache", "embedding_map", "kv_cache_growth",
+    "kv_cache_series", "layer_grid", "layer_norm_stats", "lens_grid", "line_by_layer", "logit_lens_grid",
+    "masked_values", "neuron_activations", "position_similarity", "positional_heatmap", "probability_bars",
+    "probability_comparison", "readable_token", "readable_tokens", "segmentation_lattice", "similarity_matrix",
+    "speculative_rows", "speculative_steps", "token_comparison", "token_labels", "token_table", "unique_labels",
+    "utf8_characters", "vector_heatmap", "vector_panels"
 ]

@@ -11,6 +11,16 @@ from llmviz.viz.widgets.common import PredictReveal, run_safely, show_error
 from llmviz.viz.widgets.detokenization import stream_explorer
 from llmviz.viz.widgets.embeddings import closest_token_checkpoint, neighbour_explorer
 from llmviz.viz.widgets.feed_forward import NeuronExplorer, firing_checkpoint
+from llmviz.viz.widgets.interventions import (
+    AblationExplorer,
+    PatchingExplorer,
+    SteeringExplorer,
+    attribution_by_layer,
+    one_token,
+    patching_flips,
+    sweep_with_progress,
+    top_heads,
+)
 from llmviz.viz.widgets.logits import temperature_explorer
 from llmviz.viz.widgets.loop import loop_explorer
 from llmviz.viz.widgets.positional import PositionExplorer, word_order_checkpoint, word_order_keys
@@ -21,9 +31,10 @@ from llmviz.viz.widgets.tokenization import bpe_trainer, merge_explorer
 from llmviz.viz.widgets.tour import Tour, default_model, default_prompt, next_token_guess, tour_view
 from llmviz.viz.widgets.tour_figure import tour_data
 
-__all__ = ["AttentionExplorer", "LensExplorer", "NeuronExplorer", "PositionExplorer", "PredictReveal", "Tour",
-           "attention_guess", "bpe_trainer", "capture_patterns", "closest_token_checkpoint", "default_model",
-           "default_prompt", "filter_explorer", "firing_checkpoint", "layer_norm_before_after", "lens_checkpoint",
-           "loop_explorer", "merge_explorer", "neighbour_explorer", "next_token_guess", "prompt_model", "run_safely",
-           "show_error", "speculative_explorer", "stream_explorer", "temperature_explorer", "tour_data", "tour_view",
-           "word_order_checkpoint", "word_order_keys"]
+__all__ = ["AblationExplorer", "AttentionExplorer", "LensExplorer", "NeuronExplorer", "PatchingExplorer",
+           "PositionExplorer", "PredictReveal", "SteeringExplorer", "Tour", "attention_guess", "attribution_by_layer",
+           "bpe_trainer", "capture_patterns", "closest_token_checkpoint", "default_model", "default_prompt",
+           "filter_explorer", "firing_checkpoint", "layer_norm_before_after", "lens_checkpoint", "loop_explorer",
+           "merge_explorer", "neighbour_explorer", "next_token_guess", "one_token", "patching_flips", "prompt_model",
+           "run_safely", "show_error", "speculative_explorer", "stream_explorer", "sweep_with_progress",
+           "temperature_explorer", "top_heads", "tour_data", "tour_view", "word_order_checkpoint", "word_order_keys"]

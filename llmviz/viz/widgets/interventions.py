@@ -1,0 +1,425 @@
+"""The widgets of notebook 12 (interventions): remove a head and watch the change travel, patch the residual stream
+from another prompt cell by cell, and steer generation with a vector.
+
+`AblationExplorer` runs a prompt once clean and once with every head removed in turn (one batched forward), draws
+that as a clickable (layer, head) grid, and re-runs the model once per edit (a layer, head or position): the clean
+and edited next-token bars side by side and the edited run's logit lens with the changed cells boxed (the causal
+cone). `PatchingExplorer` runs the batched patching sweep once per pair of prompts, with a progress bar; its layer
+and position sliders only index the stored logits. `SteeringExplorer` adds `scale * (resid(positive) -
+resid(negative))` to the residual stream entering one block while generating, once per strength. Errors appear in each
+widget's `output` area. The edits and sweeps come from `llmviz.stages.interventions`; the figures from the builders.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from IPython.display import display
+
+from llmviz.names import every_layer, residual_stream_names
+from llmviz.stages import interventions
+from llmviz.stages.lens import logit_lens
+from llmviz.viz.adapters import lens_grid
+from llmviz.viz.decoding import probability_comparison
+from llmviz.viz.interventions import cone_cells, cone_grid, layer_grid
+from llmviz.viz.style import readable_token, token_axis, token_labels
+from llmviz.viz.widgets.common import prompt_ids, run_safely
+
+MAX_TOKENS = 64
+CONE_THRESHOLD = 1e-3  # |edited - clean| of a residual vector above this counts as changed (norms are 10s to 100s)
+
+
+def one_token(lm, text: str) -> int:
+    """The id of `text` when it is exactly one token, else a ValueError that shows how it splits."""
+    ids = lm.to_tokens(text)[0]
+    if len(ids) != 1:
+        raise ValueError(f"{text!r} is {len(ids)} tokens ({lm.to_str_tokens(text)}); choose one token, e.g. with "
+                         "its leading space.")
+    return int(ids[0])
+
+
+def _readable(lm, ids) -> list[str]:
+    return [readable_token(lm.to_str_tokens([int(i)])[0]) for i in ids]
+
+
+def _candidates(*probs: torch.Tensor, k: int) -> torch.Tensor:
+    """The k token ids with the highest probability under any of `probs` ([d_vocab] each), most probable first."""
+    return torch.stack(probs).max(0).values.topk(k).indices
+
+
+def _update_bars(fig: go.FigureWidget, labels: list[str], series: list[np.ndarray]) -> None:
+    for trace, y in zip(fig.data, series, strict=True):
+        trace.update(x=list(range(len(labels))), y=y, customdata=labels)
+    fig.update_xaxes(**token_axis(labels))
+
+
+class AblationExplorer(widgets.VBox):
+    """Remove one head (zero its z, at every position or at one) and compare with the clean run.
+
+    Attributes: prompt (Text), layer and head (IntSliders), position (Dropdown: None = every position), heads
+    (FigureWidget: each head's effect on the clean top token's log-probability; click a cell to choose it), bars
+    (FigureWidget: trace 0 clean, trace 1 edited probabilities), cone (FigureWidget of cone_grid), summary (HTML),
+    output (errors), model_runs (forwards: the clean capture, the batched head sweep, one per edit), bar_ids (the
+    bars' token ids), clean_probs
+    and edited_probs ([d_vocab] at the last position), change ([n_layers + 1, pos] from causal_cone).
+    """
+
+    def __init__(self, lm, prompt: str, layer: int = 0, head: int = 0, top_k: int = 8):
+        self.lm, self.top_k, self.model_runs, self._quiet = lm, top_k, 0, False
+        self.prompt = widgets.Text(value=prompt, description="Prompt:", continuous_update=False,
+                                   layout=widgets.Layout(width="620px"))
+        self.layer = widgets.IntSlider(value=layer, min=0, max=lm.n_layers - 1, description="Layer:")
+        self.head = widgets.IntSlider(value=head, min=0, max=lm.n_heads - 1, description="Head:")
+        self.position = widgets.Dropdown(description="At:", layout=widgets.Layout(width="300px"))
+        self.summary, self.output = widgets.HTML(), widgets.Output()
+        self._capture_clean(prompt)
+        self._edit()
+        self.heads = go.FigureWidget(self._heads_figure())
+        self.bars = go.FigureWidget(probability_comparison(*self._bar_data(), title=self._bars_title()))
+        self.cone = go.FigureWidget(cone_grid(**self._cone_data(), threshold=CONE_THRESHOLD,
+                                              title="Logit lens of the edited run; boxed cells changed"))
+        self.heads.data[0].on_click(self._clicked)
+        self.prompt.observe(lambda _: run_safely(self.output, self._new_prompt), names="value")
+        for control in (self.layer, self.head, self.position):
+            control.observe(lambda _: run_safely(self.output, self._show_edit), names="value")
+        super().__init__([self.prompt, widgets.HBox([self.layer, self.head, self.position]), self.summary,
+                          self.output, self.heads, self.bars, self.cone])
+
+    def _names(self) -> list[str]:
+        return [*residual_stream_names(self.lm.n_layers), *every_layer("blocks.{L}.hook_resid_pre", self.lm.n_layers),
+                "hook_logits"]
+
+    def _capture_clean(self, text: str) -> None:
+        ids = prompt_ids(self.lm, text, MAX_TOKENS)  # [1, pos]
+        _, clean = self.lm.run_with_cache(ids, names=self._names())
+        swept = interventions.head_ablation_sweep(self.lm, ids)  # [layer, head, d_vocab]
+        self.model_runs += 2
+        self.ids, self.clean = ids, clean
+        self.tokens = [readable_token(t) for t in self.lm.to_str_tokens(ids)]
+        self.clean_probs = clean["hook_logits"][0, -1].float().softmax(-1)  # [d_vocab]
+        self.answer = int(self.clean_probs.argmax())
+        self.head_effects = (swept.float().log_softmax(-1)[..., self.answer]
+                             - self.clean_probs.log()[self.answer]).numpy()  # [layer, head]
+        with self.position.hold_trait_notifications():
+            self.position.options = [("every position", None)] + [(f"{p}: {t}", p) for p, t in enumerate(self.tokens)]
+            self.position.value = None
+
+    def _edit(self) -> None:
+        """The one forward of an edit: the edited capture, its lens and where it differs from the clean one."""
+        edit = interventions.ablation(f"blocks.{self.layer.value}.attn.hook_z", head=self.head.value,
+                                      position=self.position.value)
+        _, self.edited = self.lm.run_with_cache(self.ids, names=self._names(), fwd_hooks=[edit])
+        self.model_runs += 1
+        self.edited_probs = self.edited["hook_logits"][0, -1].float().softmax(-1)
+        self.lens = logit_lens(self.lm, self.edited, top_k=1)
+        self.change = interventions.causal_cone(self.clean, self.edited).float()
+        answer = _readable(self.lm, [self.answer])[0]
+        where = "every position" if self.position.value is None else f"position {self.position.value} only"
+        before, after = float(self.clean_probs[self.answer]), float(self.edited_probs[self.answer])
+        changed = self.change > CONE_THRESHOLD
+        self.summary.value = (
+            f"Removed <b>layer {self.layer.value}, head {self.head.value}</b> at {where}. The clean top token "
+            f"<code>{html.escape(answer)}</code>: {before:.1%} clean, <b>{after:.1%}</b> edited. The edit changed "
+            f"{int(changed.sum())} of {changed.numel()} cells of the residual stream, none before row "
+            f"{self.layer.value + 1} ({html.escape(self.lens.labels[self.layer.value + 1])}).")
+
+    def _heads_figure(self) -> go.Figure:
+        answer = _readable(self.lm, [self.answer])[0]
+        return layer_grid(self.head_effects, [str(h) for h in range(self.lm.n_heads)],
+                          f"Remove one head: change in log p({answer}); click a head", "head",
+                          f"change in log p({answer})")
+
+    def _bar_data(self) -> tuple[list[str], dict]:
+        ids = self.bar_ids = _candidates(self.clean_probs, self.edited_probs, k=self.top_k)
+        return _readable(self.lm, ids), {"clean": self.clean_probs[ids].numpy(),
+                                         "edited": self.edited_probs[ids].numpy()}
+
+    def _bars_title(self) -> str:
+        return f"Next token after {self.tokens[-1]!r}: clean and with L{self.layer.value}H{self.head.value} removed"
+
+    def _cone_data(self) -> dict:
+        return dict(**lens_grid(self.lens, self.tokens), change=self.change.numpy())
+
+    def _clicked(self, trace, points, state) -> None:
+        if points.point_inds:
+            layer, head = points.point_inds[0]
+            run_safely(self.output, lambda: self.choose(layer, head))
+
+    def choose(self, layer: int, head: int) -> None:
+        """Select a head as a click on the grid does: both sliders move, and the model runs once."""
+        self._quiet = True  # the sliders' own callbacks would run the edit once per slider
+        try:
+            self.layer.value, self.head.value = layer, head
+        finally:
+            self._quiet = False
+        self._show_edit()
+
+    def _show_edit(self) -> None:
+        if self._quiet:
+            return
+        self._edit()
+        self._draw()
+
+    def _draw(self) -> None:
+        labels, series = self._bar_data()
+        with self.bars.batch_update():
+            _update_bars(self.bars, token_labels(labels), list(series.values()))
+            self.bars.layout.title.text = self._bars_title()
+        data = self._cone_data()
+        xs, ys, values = cone_cells(data["change"], CONE_THRESHOLD)
+        with self.cone.batch_update():
+            self.cone.data[0].update(z=data["probs"], text=np.array([token_labels(r) for r in data["top_tokens"]],
+                                                                    dtype=object))
+            self.cone.data[1].update(x=xs, y=ys, customdata=values)
+
+    def _new_prompt(self) -> None:
+        self._capture_clean(self.prompt.value)
+        self._edit()
+        fresh_heads, fresh_cone = self._heads_figure(), cone_grid(**self._cone_data(), threshold=CONE_THRESHOLD)
+        with self.heads.batch_update():
+            self.heads.data[0].update(z=fresh_heads.data[0].z)
+            self.heads.layout.title.text = fresh_heads.layout.title.text
+        with self.cone.batch_update():  # new tokens: cells, labels, hover text and size change
+            for old, new in zip(self.cone.data, fresh_cone.data, strict=True):
+                old.update(new.to_plotly_json())
+            self.cone.layout.xaxis.update(tickvals=fresh_cone.layout.xaxis.tickvals,
+                                          ticktext=fresh_cone.layout.xaxis.ticktext)
+            self.cone.layout.update(width=fresh_cone.layout.width)
+        self._draw()
+
+
+def same_length_ids(lm, prompt: str, source: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """ids [1, pos] of two prompts for patching, or a ValueError naming both lengths when they differ."""
+    ids, source_ids = prompt_ids(lm, prompt, MAX_TOKENS), prompt_ids(lm, source, MAX_TOKENS)
+    if ids.shape != source_ids.shape:
+        raise ValueError(f"Patching copies position by position, so the prompts need the same number of tokens: "
+                         f"{ids.shape[1]} ({lm.to_str_tokens(ids)}) and {source_ids.shape[1]} "
+                         f"({lm.to_str_tokens(source_ids)}).")
+    return ids, source_ids
+
+
+def sweep_with_progress(lm, prompt: str, source: str, rows_per_forward: int = 32, progress=None) -> torch.Tensor:
+    """`interventions.patch_cells` over every (layer, position) of blocks.{L}.hook_resid_pre, from `source` into
+    `prompt`, `rows_per_forward` cells per forward. progress: an IntProgress advanced after each forward, True for
+    a new one displayed in the running cell, or None.
+    Returns the last position's logits [layer, pos, d_vocab], equal to `interventions.patching_sweep`."""
+    ids, source_ids = same_length_ids(lm, prompt, source)
+    _, source_cache = lm.run_with_cache(source_ids, names=every_layer("blocks.{L}.hook_resid_pre", lm.n_layers))
+    n = ids.shape[1]
+    cells = [(layer, p) for layer in range(lm.n_layers) for p in range(n)]
+    if progress is True:  # a bar of its own, shown in the notebook cell that runs the sweep
+        progress = widgets.IntProgress(description="Cells:", min=0, max=1, layout=widgets.Layout(width="500px"))
+        display(progress)
+    if progress is not None:
+        progress.max, progress.value = len(cells), 0
+    out = []
+    for start in range(0, len(cells), rows_per_forward):
+        chunk = cells[start:start + rows_per_forward]
+        out.append(interventions.patch_cells(lm, ids, source_cache, chunk, rows_per_forward=rows_per_forward))
+        if progress is not None:
+            progress.value += len(chunk)
+    return torch.cat(out).view(lm.n_layers, n, -1)
+
+
+def _ranges(layers: list[int]) -> str:
+    """[0, 1, 2, 5] -> '0–2, 5'."""
+    runs, start = [], None
+    for i, layer in enumerate(layers):
+        start = layer if start is None else start
+        if i + 1 == len(layers) or layers[i + 1] != layer + 1:
+            runs.append(f"{start}–{layer}" if layer != start else f"{layer}")
+            start = None
+    return ", ".join(runs)
+
+
+def patching_flips(difference, tokens: list[str]) -> str:
+    """Where patching one cell turns the answer around: for each position, the layers whose cell makes
+    difference [layer, pos] (logit(answer) - logit(versus)) negative, e.g. "␣France (position 3) in layers 0–23"."""
+    z = np.asarray(difference)
+    parts = [f"{tokens[p]} (position {p}) in layers {_ranges(np.nonzero(z[:, p] < 0)[0].tolist())}"
+             for p in range(z.shape[1]) if (z[:, p] < 0).any()]
+    return "; ".join(parts) if parts else "in no cell"
+
+
+def attribution_by_layer(dla, position: int = -1, batch: int = 0) -> tuple[list[str], np.ndarray]:
+    """A LogitAttribution summed per layer and sub-layer: labels ['embeddings', 'L0 attn', 'L0 MLP', ...,
+    'biases'] and their parts [2 * n_layers + 2] at one position; they add up to dla.logit there."""
+    heads, mlps = dla.heads[:, :, batch, position].sum(1), dla.mlps[:, batch, position]  # [layer] each
+    labels = ["embeddings"] + [f"L{L} {part}" for L in range(len(mlps)) for part in ("attn", "MLP")] + ["biases"]
+    values = [dla.embeddings[batch, position], *torch.stack([heads, mlps], 1).flatten(), dla.biases[batch, position]]
+    return labels, torch.stack(values).numpy()
+
+
+def top_heads(dla, k: int = 12, position: int = -1, batch: int = 0) -> tuple[list[str], np.ndarray]:
+    """The k heads with the largest |direct attribution| at one position: labels 'L23H4' and values [k], in
+    decreasing order of size."""
+    heads = dla.heads[:, :, batch, position]  # [layer, head]
+    order = heads.flatten().abs().argsort(descending=True)[:k]
+    n_heads = heads.shape[1]
+    return [f"L{int(i) // n_heads}H{int(i) % n_heads}" for i in order], heads.flatten()[order].numpy()
+
+
+class PatchingExplorer(widgets.VBox):
+    """Activation patching: the residual stream entering each block, at each position, copied from `source` into
+    `prompt`, one cell at a time; how far does the answer move?
+
+    Attributes: prompt, source, answer, versus (Text), run (Button: run the sweep), progress (IntProgress), layer and
+    position (IntSliders: only index the sweep), grid (FigureWidget of layer_grid: logit(answer) - logit(versus)
+    after patching each cell), bars (FigureWidget: trace 0 clean, trace 1 patched at the chosen cell), summary
+    (HTML), output (errors), sweeps (sweeps run here; `sweep=` hands it one run before), logits
+    ([layer, pos, d_vocab]), difference ([layer, pos]), clean_difference (float).
+    """
+
+    def __init__(self, lm, prompt: str, source: str, answer: str, versus: str, top_k: int = 8,
+                 rows_per_forward: int = 32, sweep: torch.Tensor | None = None):
+        self.lm, self.top_k, self.rows_per_forward, self.sweeps = lm, top_k, rows_per_forward, 0
+        text = dict(continuous_update=False, layout=widgets.Layout(width="420px"))
+        self.prompt = widgets.Text(value=prompt, description="Patch into:", **text)
+        self.source = widgets.Text(value=source, description="From:", **text)
+        self.answer = widgets.Text(value=answer, description="Answer:", layout=widgets.Layout(width="200px"))
+        self.versus = widgets.Text(value=versus, description="Versus:", layout=widgets.Layout(width="200px"))
+        self.run = widgets.Button(description="Run the sweep", button_style="primary",
+                                  tooltip="patch every (layer, position) cell: batched forwards")
+        self.progress = widgets.IntProgress(description="Cells:", min=0, max=1)
+        self.layer = widgets.IntSlider(min=0, max=lm.n_layers - 1, description="Layer:")
+        self.position = widgets.IntSlider(min=0, max=0, description="Position:")
+        self.summary, self.output = widgets.HTML(), widgets.Output()
+        self._sweep(sweep)
+        self.grid = go.FigureWidget(self._grid_figure())
+        self.bars = go.FigureWidget(probability_comparison(*self._bar_data(), title=""))
+        self._draw()
+        self.run.on_click(lambda _: run_safely(self.output, self._rerun))
+        for control in (self.layer, self.position):
+            control.observe(lambda _: run_safely(self.output, self._draw), names="value")
+        super().__init__([widgets.HBox([self.prompt, self.answer]), widgets.HBox([self.source, self.versus]),
+                          widgets.HBox([self.run, self.progress]), widgets.HBox([self.layer, self.position]),
+                          self.summary, self.output, self.grid, self.bars])
+
+    def _sweep(self, logits: torch.Tensor | None = None) -> None:
+        """Run the sweep (or take `logits` [layer, pos, d_vocab] from `sweep_with_progress` of the same prompts)."""
+        answer, versus = one_token(self.lm, self.answer.value), one_token(self.lm, self.versus.value)
+        ids, _ = same_length_ids(self.lm, self.prompt.value, self.source.value)
+        if logits is None:
+            logits = sweep_with_progress(self.lm, self.prompt.value, self.source.value, self.rows_per_forward,
+                                    self.progress)
+            self.sweeps += 1
+        clean = self.lm.run_with_hooks(ids)[0, -1].float()  # [d_vocab]
+        self.ids, self.logits, self.pair = ids, logits.float(), (answer, versus)
+        self.clean_probs = clean.softmax(-1)
+        self.clean_difference = float(clean[answer] - clean[versus])
+        self.difference = (self.logits[..., answer] - self.logits[..., versus]).numpy()  # [layer, pos]
+        self.tokens = [readable_token(t) for t in self.lm.to_str_tokens(ids)]
+        with self.position.hold_trait_notifications():
+            self.position.max = len(self.tokens) - 1
+            self.position.value = min(self.position.value, self.position.max)
+
+    def _grid_figure(self) -> go.Figure:
+        answer, versus = _readable(self.lm, self.pair)
+        return layer_grid(self.difference, self.tokens, f"logit({answer}) − logit({versus}) after patching one cell "
+                          f"(clean: {self.clean_difference:+.2f})", "position patched",
+                          f"logit({answer}) − logit({versus})", tokens=True)
+
+    def _bar_data(self) -> tuple[list[str], dict]:
+        patched = self.logits[self.layer.value, self.position.value].softmax(-1)
+        ids = self.bar_ids = _candidates(self.clean_probs, patched, k=self.top_k)
+        return _readable(self.lm, ids), {"clean": self.clean_probs[ids].numpy(), "patched": patched[ids].numpy()}
+
+    def _draw(self) -> None:
+        layer, pos = self.layer.value, self.position.value
+        labels, series = self._bar_data()
+        with self.bars.batch_update():
+            _update_bars(self.bars, token_labels(labels), list(series.values()))
+            self.bars.layout.title.text = (f"Next token: clean, and with block {layer}'s input at "
+                                           f"{self.tokens[pos]!r} patched")
+        answer, versus = _readable(self.lm, self.pair)
+        self.summary.value = (f"Patched cell: layer {layer}, position {pos} (<code>{html.escape(self.tokens[pos])}"
+                              f"</code>). logit({html.escape(answer)}) − logit({html.escape(versus)}): "
+                              f"{self.clean_difference:+.2f} clean, <b>{self.difference[layer, pos]:+.2f}</b> "
+                              "patched.")
+
+    def _rerun(self) -> None:
+        self._sweep()
+        fresh = self._grid_figure()
+        with self.grid.batch_update():
+            self.grid.data[0].update(fresh.data[0].to_plotly_json())
+            self.grid.layout.update(title=fresh.layout.title, width=fresh.layout.width, xaxis=fresh.layout.xaxis)
+        self._draw()
+
+
+class SteeringExplorer(widgets.VBox):
+    """Steering: add `scale` times the difference of two prompts' residual streams (entering block `layer`, at
+    their last tokens) to every position of the stream entering that block, while generating greedily.
+
+    Attributes: prompt, positive, negative (Text), layer (IntSlider: a new vector), scale (FloatSlider: the strength),
+    bars (FigureWidget: trace 0 the first next token unsteered, trace 1 steered), text (HTML: both continuations),
+    output (errors), model_runs (forwards: two per vector, one generation per strength), vector ([d_model]),
+    steered (the last GenerationTrace), plain (the unsteered one).
+    """
+
+    def __init__(self, lm, prompt: str, positive: str, negative: str, layer: int, scale: float = 0.0,
+                 max_new_tokens: int = 12, top_k: int = 8):
+        self.lm, self.max_new_tokens, self.top_k, self.model_runs = lm, max_new_tokens, top_k, 0
+        text = dict(continuous_update=False, layout=widgets.Layout(width="360px"))
+        self.prompt = widgets.Text(value=prompt, description="Prompt:", **text)
+        self.positive = widgets.Text(value=positive, description="Towards:", **text)
+        self.negative = widgets.Text(value=negative, description="Away from:", **text)
+        self.layer = widgets.IntSlider(value=layer, min=0, max=lm.n_layers - 1, description="Layer:",
+                                       continuous_update=False)
+        self.scale = widgets.FloatSlider(value=scale, min=-8.0, max=8.0, step=0.5, description="Strength:",
+                                         continuous_update=False)
+        self.text, self.output = widgets.HTML(), widgets.Output()
+        self._new_vector()
+        self.bars = go.FigureWidget(probability_comparison(*self._bar_data(), title=""))
+        self._draw()
+        for control in (self.prompt, self.positive, self.negative, self.layer):
+            control.observe(lambda _: run_safely(self.output, self._show_vector), names="value")
+        self.scale.observe(lambda _: run_safely(self.output, self._show_scale), names="value")
+        super().__init__([widgets.HBox([self.prompt, self.layer]), widgets.HBox([self.positive, self.negative]),
+                          self.scale, self.text, self.output, self.bars])
+
+    def _new_vector(self) -> None:
+        name = f"blocks.{self.layer.value}.hook_resid_pre"
+        ends = []
+        for text in (self.positive.value, self.negative.value):
+            _, cache = self.lm.run_with_cache(prompt_ids(self.lm, text, MAX_TOKENS), names=[name])
+            ends.append(cache[name][0, -1])  # [d_model] at the prompt's last token
+            self.model_runs += 1
+        self.vector = ends[0] - ends[1]
+        self.plain = self._generate(0.0)
+        self.steered = self._generate(self.scale.value)
+
+    def _generate(self, scale: float):
+        hooks = [interventions.steer(self.layer.value, self.vector, scale)] if scale else None
+        trace = self.lm.generate(prompt_ids(self.lm, self.prompt.value, MAX_TOKENS),
+                                 max_new_tokens=self.max_new_tokens, temperature=0, capture=None, fwd_hooks=hooks)
+        self.model_runs += 1
+        return trace
+
+    def _bar_data(self) -> tuple[list[str], dict]:
+        plain, steered = (t.steps[0].sample.logits.float().softmax(-1) for t in (self.plain, self.steered))
+        ids = self.bar_ids = _candidates(plain, steered, k=self.top_k)
+        return _readable(self.lm, ids), {"unsteered": plain[ids].numpy(),
+                                         f"strength {self.scale.value:+g}": steered[ids].numpy()}
+
+    def _draw(self) -> None:
+        labels, series = self._bar_data()
+        with self.bars.batch_update():
+            _update_bars(self.bars, token_labels(labels), list(series.values()))
+            self.bars.data[1].name = list(series)[1]
+            self.bars.layout.title.text = f"The first generated token, unsteered and at strength {self.scale.value:+g}"
+        prompt = html.escape(self.prompt.value)
+        plain, steered = (html.escape(t.text).replace("\n", "↵") for t in (self.plain, self.steered))
+        self.text.value = (f"<b>unsteered:</b> {prompt}<i>{plain}</i><br>"
+                           f"<b>strength {self.scale.value:+g}:</b> {prompt}<i>{steered}</i>")
+
+    def _show_scale(self) -> None:
+        self.steered = self._generate(self.scale.value)
+        self._draw()
+
+    def _show_vector(self) -> None:
+        self._new_vector()
+        self._draw()
