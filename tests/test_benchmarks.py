@@ -122,3 +122,27 @@ def test_transformerlens_benchmark_smoke(capsys):
     for _, plain, captured, ratio, kept, tensors in table:
         assert float(ratio) == pytest.approx(float(captured) / float(plain), rel=0.05, abs=0.01), out
         assert 0.5 < float(ratio) < 50 and float(kept) > 0 and int(tensors) > 0, out
+
+
+def test_interventions_benchmark_smoke(capsys):
+    result, out, _ = run("interventions", capsys, "--smoke")
+    assert result == 0, out  # in --smoke a missed goal is printed, not a failure
+    table = {label: (float(p50), float(p95)) for label, p50, p95 in rows(rf"^  (\S.*?)\s+{NUMBER}\s+{NUMBER}", out)}
+    assert list(table) == ["plain capture (baseline)", "edited capture (fwd_hooks=)",
+                           "edited forward (run_with_hooks)", "batched (32 cells per forward)",
+                           "batched (80 cells in one forward)", "one forward per cell", "new edit (one forward)",
+                           "new prompt (capture + head sweep)"], out
+    assert all(0 < p50 <= p95 for p50, p95 in table.values()), out
+    base = table["plain capture (baseline)"][0]
+    ratios = {label: float(ratio) for label, _, _, ratio in rows(rf"^  (edited .*?)\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}x",
+                                                                  out)}
+    assert len(ratios) == 2, out
+    for label, ratio in ratios.items():
+        assert ratio == pytest.approx(table[label][0] / base, rel=0.05, abs=0.01), out
+        assert 0.3 < ratio < 5, f"{label}: {ratio}x a plain capture\n{out}"
+    speedup = float(re.search(rf"32 per forward is {NUMBER}x faster", out).group(1))
+    assert speedup == pytest.approx(table["one forward per cell"][0] / table["batched (32 cells per forward)"][0],
+                                    rel=0.05, abs=0.05), out
+    assert speedup > 1, out  # batching the sweep must beat one forward per cell
+    # a new edit is one forward; a new prompt adds a clean capture and a batched forward of every head removed
+    assert table["new edit (one forward)"][0] < table["new prompt (capture + head sweep)"][0], out
