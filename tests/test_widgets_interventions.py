@@ -13,12 +13,12 @@ from llmviz.stages.attribution import attribution_names, direct_logit_attributio
 from llmviz.viz.widgets.interventions import (
     AblationExplorer,
     PatchingExplorer,
-    SteeringExplorer,
     attribution_by_layer,
     patching_flips,
     sweep_with_progress,
     top_heads,
 )
+from llmviz.viz.widgets.steering import SteeringExplorer
 
 PROMPT = "Tom and Lily went to the park. Lily gave the ball to"
 
@@ -54,6 +54,17 @@ def test_boxed_cells_are_where_the_stream_changed(tiny_lm):
     assert min(r for r, _ in boxed) == 3 and min(c for _, c in boxed) == 6  # after block 2, at position 6 and later
     assert boxed >= {(3, 6), (5, 6), (5, 12)} and (3, 7) not in boxed  # block 2 changes position 6 alone; later
     # blocks attend to it, so the change spreads right as it goes up
+
+
+def test_a_click_on_the_grid_removes_that_head_with_one_forward(tiny_lm):
+    from plotly.callbacks import Points
+
+    w = AblationExplorer(tiny_lm, PROMPT)
+    runs = w.model_runs
+    w.heads.data[0]._dispatch_on_click(Points(point_inds=[[3, 5]], xs=[5], ys=[3], trace_name="", trace_index=0),
+                                       None)
+    assert (w.layer.value, w.head.value) == (3, 5) and w.model_runs == runs + 1 and not w.output.outputs
+    assert "layer 3, head 5" in w.summary.value
 
 
 def test_head_grid_equals_removing_each_head_alone(tiny_lm):

@@ -14,7 +14,6 @@ from llmviz.viz.widgets.feed_forward import NeuronExplorer, firing_checkpoint
 from llmviz.viz.widgets.interventions import (
     AblationExplorer,
     PatchingExplorer,
-    SteeringExplorer,
     attribution_by_layer,
     one_token,
     patching_flips,
@@ -27,6 +26,7 @@ from llmviz.viz.widgets.positional import PositionExplorer, word_order_checkpoin
 from llmviz.viz.widgets.residuals import LensExplorer, layer_norm_before_after, lens_checkpoint
 from llmviz.viz.widgets.sampling import filter_explorer
 from llmviz.viz.widgets.speculative import speculative_explorer
+from llmviz.viz.widgets.steering import SteeringExplorer
 from llmviz.viz.widgets.tokenization import bpe_trainer, merge_explorer
 from llmviz.viz.widgets.tour import Tour, default_model, default_prompt, next_token_guess, tour_view
 from llmviz.viz.widgets.tour_figure import tour_data

@@ -1,13 +1,13 @@
-"""The widgets of notebook 12 (interventions): remove a head and watch the change travel, patch the residual stream
-from another prompt cell by cell, and steer generation with a vector.
+"""The widgets of notebook 12 (interventions): remove a head and watch the change travel, and patch the residual
+stream from another prompt cell by cell (steering.py steers generation with a vector).
 
 `AblationExplorer` runs a prompt once clean and once with every head removed in turn (one batched forward), draws
 that as a clickable (layer, head) grid, and re-runs the model once per edit (a layer, head or position): the clean
 and edited next-token bars side by side and the edited run's logit lens with the changed cells boxed (the causal
 cone). `PatchingExplorer` runs the batched patching sweep once per pair of prompts, with a progress bar; its layer
-and position sliders only index the stored logits. `SteeringExplorer` adds `scale * (resid(positive) -
-resid(negative))` to the residual stream entering one block while generating, once per strength. Errors appear in each
-widget's `output` area. The edits and sweeps come from `llmviz.stages.interventions`; the figures from the builders.
+and position sliders only index the stored logits. `attribution_by_layer`, `top_heads` and `patching_flips` reduce a
+direct logit attribution or a sweep to what the notebook's bars and reveals show. Errors appear in each widget's
+`output` area. The edits and sweeps come from `llmviz.stages.interventions`; the figures from the builders.
 """
 
 from __future__ import annotations
@@ -42,16 +42,16 @@ def one_token(lm, text: str) -> int:
     return int(ids[0])
 
 
-def _readable(lm, ids) -> list[str]:
+def readable_ids(lm, ids) -> list[str]:
     return [readable_token(lm.to_str_tokens([int(i)])[0]) for i in ids]
 
 
-def _candidates(*probs: torch.Tensor, k: int) -> torch.Tensor:
+def candidates(*probs: torch.Tensor, k: int) -> torch.Tensor:
     """The k token ids with the highest probability under any of `probs` ([d_vocab] each), most probable first."""
     return torch.stack(probs).max(0).values.topk(k).indices
 
 
-def _update_bars(fig: go.FigureWidget, labels: list[str], series: list[np.ndarray]) -> None:
+def update_bars(fig: go.FigureWidget, labels: list[str], series: list[np.ndarray]) -> None:
     for trace, y in zip(fig.data, series, strict=True):
         trace.update(x=list(range(len(labels))), y=y, customdata=labels)
     fig.update_xaxes(**token_axis(labels))
@@ -117,7 +117,7 @@ class AblationExplorer(widgets.VBox):
         self.edited_probs = self.edited["hook_logits"][0, -1].float().softmax(-1)
         self.lens = logit_lens(self.lm, self.edited, top_k=1)
         self.change = interventions.causal_cone(self.clean, self.edited).float()
-        answer = _readable(self.lm, [self.answer])[0]
+        answer = readable_ids(self.lm, [self.answer])[0]
         where = "every position" if self.position.value is None else f"position {self.position.value} only"
         before, after = float(self.clean_probs[self.answer]), float(self.edited_probs[self.answer])
         changed = self.change > CONE_THRESHOLD
@@ -128,14 +128,14 @@ class AblationExplorer(widgets.VBox):
             f"{self.layer.value + 1} ({html.escape(self.lens.labels[self.layer.value + 1])}).")
 
     def _heads_figure(self) -> go.Figure:
-        answer = _readable(self.lm, [self.answer])[0]
+        answer = readable_ids(self.lm, [self.answer])[0]
         return layer_grid(self.head_effects, [str(h) for h in range(self.lm.n_heads)],
                           f"Remove one head: change in log p({answer}); click a head", "head",
                           f"change in log p({answer})")
 
     def _bar_data(self) -> tuple[list[str], dict]:
-        ids = self.bar_ids = _candidates(self.clean_probs, self.edited_probs, k=self.top_k)
-        return _readable(self.lm, ids), {"clean": self.clean_probs[ids].numpy(),
+        ids = self.bar_ids = candidates(self.clean_probs, self.edited_probs, k=self.top_k)
+        return readable_ids(self.lm, ids), {"clean": self.clean_probs[ids].numpy(),
                                          "edited": self.edited_probs[ids].numpy()}
 
     def _bars_title(self) -> str:
@@ -145,8 +145,8 @@ class AblationExplorer(widgets.VBox):
         return dict(**lens_grid(self.lens, self.tokens), change=self.change.numpy())
 
     def _clicked(self, trace, points, state) -> None:
-        if points.point_inds:
-            layer, head = points.point_inds[0]
+        if points.xs:  # the grid's x is the head, its y the layer
+            layer, head = int(points.ys[0]), int(points.xs[0])
             run_safely(self.output, lambda: self.choose(layer, head))
 
     def choose(self, layer: int, head: int) -> None:
@@ -167,7 +167,7 @@ class AblationExplorer(widgets.VBox):
     def _draw(self) -> None:
         labels, series = self._bar_data()
         with self.bars.batch_update():
-            _update_bars(self.bars, token_labels(labels), list(series.values()))
+            update_bars(self.bars, token_labels(labels), list(series.values()))
             self.bars.layout.title.text = self._bars_title()
         data = self._cone_data()
         xs, ys, values = cone_cells(data["change"], CONE_THRESHOLD)
@@ -318,24 +318,24 @@ class PatchingExplorer(widgets.VBox):
             self.position.value = min(self.position.value, self.position.max)
 
     def _grid_figure(self) -> go.Figure:
-        answer, versus = _readable(self.lm, self.pair)
+        answer, versus = readable_ids(self.lm, self.pair)
         return layer_grid(self.difference, self.tokens, f"logit({answer}) − logit({versus}) after patching one cell "
                           f"(clean: {self.clean_difference:+.2f})", "position patched",
                           f"logit({answer}) − logit({versus})", tokens=True)
 
     def _bar_data(self) -> tuple[list[str], dict]:
         patched = self.logits[self.layer.value, self.position.value].softmax(-1)
-        ids = self.bar_ids = _candidates(self.clean_probs, patched, k=self.top_k)
-        return _readable(self.lm, ids), {"clean": self.clean_probs[ids].numpy(), "patched": patched[ids].numpy()}
+        ids = self.bar_ids = candidates(self.clean_probs, patched, k=self.top_k)
+        return readable_ids(self.lm, ids), {"clean": self.clean_probs[ids].numpy(), "patched": patched[ids].numpy()}
 
     def _draw(self) -> None:
         layer, pos = self.layer.value, self.position.value
         labels, series = self._bar_data()
         with self.bars.batch_update():
-            _update_bars(self.bars, token_labels(labels), list(series.values()))
+            update_bars(self.bars, token_labels(labels), list(series.values()))
             self.bars.layout.title.text = (f"Next token: clean, and with block {layer}'s input at "
                                            f"{self.tokens[pos]!r} patched")
-        answer, versus = _readable(self.lm, self.pair)
+        answer, versus = readable_ids(self.lm, self.pair)
         self.summary.value = (f"Patched cell: layer {layer}, position {pos} (<code>{html.escape(self.tokens[pos])}"
                               f"</code>). logit({html.escape(answer)}) − logit({html.escape(versus)}): "
                               f"{self.clean_difference:+.2f} clean, <b>{self.difference[layer, pos]:+.2f}</b> "
@@ -347,79 +347,4 @@ class PatchingExplorer(widgets.VBox):
         with self.grid.batch_update():
             self.grid.data[0].update(fresh.data[0].to_plotly_json())
             self.grid.layout.update(title=fresh.layout.title, width=fresh.layout.width, xaxis=fresh.layout.xaxis)
-        self._draw()
-
-
-class SteeringExplorer(widgets.VBox):
-    """Steering: add `scale` times the difference of two prompts' residual streams (entering block `layer`, at
-    their last tokens) to every position of the stream entering that block, while generating greedily.
-
-    Attributes: prompt, positive, negative (Text), layer (IntSlider: a new vector), scale (FloatSlider: the strength),
-    bars (FigureWidget: trace 0 the first next token unsteered, trace 1 steered), text (HTML: both continuations),
-    output (errors), model_runs (forwards: two per vector, one generation per strength), vector ([d_model]),
-    steered (the last GenerationTrace), plain (the unsteered one).
-    """
-
-    def __init__(self, lm, prompt: str, positive: str, negative: str, layer: int, scale: float = 0.0,
-                 max_new_tokens: int = 12, top_k: int = 8):
-        self.lm, self.max_new_tokens, self.top_k, self.model_runs = lm, max_new_tokens, top_k, 0
-        text = dict(continuous_update=False, layout=widgets.Layout(width="360px"))
-        self.prompt = widgets.Text(value=prompt, description="Prompt:", **text)
-        self.positive = widgets.Text(value=positive, description="Towards:", **text)
-        self.negative = widgets.Text(value=negative, description="Away from:", **text)
-        self.layer = widgets.IntSlider(value=layer, min=0, max=lm.n_layers - 1, description="Layer:",
-                                       continuous_update=False)
-        self.scale = widgets.FloatSlider(value=scale, min=-8.0, max=8.0, step=0.5, description="Strength:",
-                                         continuous_update=False)
-        self.text, self.output = widgets.HTML(), widgets.Output()
-        self._new_vector()
-        self.bars = go.FigureWidget(probability_comparison(*self._bar_data(), title=""))
-        self._draw()
-        for control in (self.prompt, self.positive, self.negative, self.layer):
-            control.observe(lambda _: run_safely(self.output, self._show_vector), names="value")
-        self.scale.observe(lambda _: run_safely(self.output, self._show_scale), names="value")
-        super().__init__([widgets.HBox([self.prompt, self.layer]), widgets.HBox([self.positive, self.negative]),
-                          self.scale, self.text, self.output, self.bars])
-
-    def _new_vector(self) -> None:
-        name = f"blocks.{self.layer.value}.hook_resid_pre"
-        ends = []
-        for text in (self.positive.value, self.negative.value):
-            _, cache = self.lm.run_with_cache(prompt_ids(self.lm, text, MAX_TOKENS), names=[name])
-            ends.append(cache[name][0, -1])  # [d_model] at the prompt's last token
-            self.model_runs += 1
-        self.vector = ends[0] - ends[1]
-        self.plain = self._generate(0.0)
-        self.steered = self._generate(self.scale.value)
-
-    def _generate(self, scale: float):
-        hooks = [interventions.steer(self.layer.value, self.vector, scale)] if scale else None
-        trace = self.lm.generate(prompt_ids(self.lm, self.prompt.value, MAX_TOKENS),
-                                 max_new_tokens=self.max_new_tokens, temperature=0, capture=None, fwd_hooks=hooks)
-        self.model_runs += 1
-        return trace
-
-    def _bar_data(self) -> tuple[list[str], dict]:
-        plain, steered = (t.steps[0].sample.logits.float().softmax(-1) for t in (self.plain, self.steered))
-        ids = self.bar_ids = _candidates(plain, steered, k=self.top_k)
-        return _readable(self.lm, ids), {"unsteered": plain[ids].numpy(),
-                                         f"strength {self.scale.value:+g}": steered[ids].numpy()}
-
-    def _draw(self) -> None:
-        labels, series = self._bar_data()
-        with self.bars.batch_update():
-            _update_bars(self.bars, token_labels(labels), list(series.values()))
-            self.bars.data[1].name = list(series)[1]
-            self.bars.layout.title.text = f"The first generated token, unsteered and at strength {self.scale.value:+g}"
-        prompt = html.escape(self.prompt.value)
-        plain, steered = (html.escape(t.text).replace("\n", "↵") for t in (self.plain, self.steered))
-        self.text.value = (f"<b>unsteered:</b> {prompt}<i>{plain}</i><br>"
-                           f"<b>strength {self.scale.value:+g}:</b> {prompt}<i>{steered}</i>")
-
-    def _show_scale(self) -> None:
-        self.steered = self._generate(self.scale.value)
-        self._draw()
-
-    def _show_vector(self) -> None:
-        self._new_vector()
         self._draw()
