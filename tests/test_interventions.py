@@ -142,6 +142,18 @@ def test_patching_sweep_is_one_token_swapped_at_layer_zero_and_matches_one_forwa
             torch.testing.assert_close(sweep[layer, p], one[0, -1], atol=1e-5, rtol=1e-5)
 
 
+def test_head_ablation_sweep_equals_a_model_without_each_head(lm):
+    """Every head removed in turn, batched (chunks of 5 rows, the last partial): each row is a plain HF forward of a
+    copy of the model whose output projection ignores that head."""
+    ids = lm.to_tokens(PROMPT)
+    sweep = interventions.head_ablation_sweep(lm, ids, rows_per_forward=5)
+    assert sweep.shape == (lm.n_layers, lm.n_heads, lm.d_vocab)
+    for layer in range(lm.n_layers):
+        for head in range(lm.n_heads):
+            expected = _logits_without_head(lm, ids, layer, head)[0, -1]
+            torch.testing.assert_close(sweep[layer, head], expected, atol=1e-5, rtol=1e-5)
+
+
 def test_mean_ablation_and_steering(lm):
     ids = lm.to_tokens(PROMPT)
     plain, clean = lm.run_with_cache(ids)
