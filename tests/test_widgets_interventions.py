@@ -11,6 +11,7 @@ from llmviz.names import residual_stream_names
 from llmviz.stages import interventions
 from llmviz.stages.attribution import attribution_names, direct_logit_attribution
 from llmviz.viz.widgets.interventions import (
+    EVERY,
     AblationExplorer,
     PatchingExplorer,
     attribution_by_layer,
@@ -26,8 +27,8 @@ PROMPT = "Tom and Lily went to the park. Lily gave the ball to"
 def test_ablation_bars_show_an_independent_edited_run(tiny_lm):
     w = AblationExplorer(tiny_lm, PROMPT, layer=3, head=5)
     for layer, head, position in [(0, 0, None), (2, 1, 4), (4, 6, None)]:
-        runs, moved = w.model_runs, w.position.value != position
-        w.position.value = position
+        runs, moved = w.model_runs, w.where() != position
+        w.position.value = EVERY if position is None else position
         w.choose(layer, head)
         # by hand: zero the head's slice of z, nothing else
         def zero(z, hook, head=head, position=position):
@@ -81,6 +82,7 @@ def test_head_grid_equals_removing_each_head_alone(tiny_lm):
 def test_ablation_new_prompt_and_errors(tiny_lm):
     w = AblationExplorer(tiny_lm, PROMPT)
     w.prompt.value = "The cat sat on the mat"
+    assert w.position.label == "every position"  # the menu shows its choice, never an empty box
     assert not w.output.outputs and len(w.position.options) == 1 + len(tiny_lm.to_str_tokens("The cat sat on the mat"))
     assert len(w.cone.data[0].x) == len(w.position.options) - 1
     shown = list(w.bars.data[1].y)

@@ -30,6 +30,7 @@ from llmviz.viz.style import readable_token, token_axis, token_labels
 from llmviz.viz.widgets.common import prompt_ids, run_safely
 
 MAX_TOKENS = 64
+EVERY = "every"  # the position menu's first choice (a Dropdown shows a value of None as an empty box)
 CONE_THRESHOLD = 1e-3  # |edited - clean| of a residual vector above this counts as changed (norms are 10s to 100s)
 
 
@@ -60,7 +61,7 @@ def update_bars(fig: go.FigureWidget, labels: list[str], series: list[np.ndarray
 class AblationExplorer(widgets.VBox):
     """Remove one head (zero its z, at every position or at one) and compare with the clean run.
 
-    Attributes: prompt (Text), layer and head (IntSliders), position (Dropdown: None = every position), heads
+    Attributes: prompt (Text), layer and head (IntSliders), position (Dropdown: EVERY or a position), heads
     (FigureWidget: each head's effect on the clean top token's log-probability; click a cell to choose it), bars
     (FigureWidget: trace 0 clean, trace 1 edited probabilities), cone (FigureWidget of cone_grid), summary (HTML),
     output (errors), model_runs (forwards: the clean capture, the batched head sweep, one per edit), bar_ids (the
@@ -104,21 +105,24 @@ class AblationExplorer(widgets.VBox):
         self.answer = int(self.clean_probs.argmax())
         self.head_effects = (swept.float().log_softmax(-1)[..., self.answer]
                              - self.clean_probs.log()[self.answer]).numpy()  # [layer, head]
-        with self.position.hold_trait_notifications():
-            self.position.options = [("every position", None)] + [(f"{p}: {t}", p) for p, t in enumerate(self.tokens)]
-            self.position.value = None
+        self._quiet = True  # a new prompt's menu starts at EVERY: not an edit to run
+        try:
+            self.position.options = [("every position", EVERY)] + [(f"{p}: {t}", p) for p, t in enumerate(self.tokens)]
+            self.position.value = EVERY
+        finally:
+            self._quiet = False
 
     def _edit(self) -> None:
         """The one forward of an edit: the edited capture, its lens and where it differs from the clean one."""
         edit = interventions.ablation(f"blocks.{self.layer.value}.attn.hook_z", head=self.head.value,
-                                      position=self.position.value)
+                                      position=self.where())
         _, self.edited = self.lm.run_with_cache(self.ids, names=self._names(), fwd_hooks=[edit])
         self.model_runs += 1
         self.edited_probs = self.edited["hook_logits"][0, -1].float().softmax(-1)
         self.lens = logit_lens(self.lm, self.edited, top_k=1)
         self.change = interventions.causal_cone(self.clean, self.edited).float()
         answer = readable_ids(self.lm, [self.answer])[0]
-        where = "every position" if self.position.value is None else f"position {self.position.value} only"
+        where = "every position" if self.where() is None else f"position {self.where()} only"
         before, after = float(self.clean_probs[self.answer]), float(self.edited_probs[self.answer])
         changed = self.change > CONE_THRESHOLD
         self.summary.value = (
@@ -126,6 +130,10 @@ class AblationExplorer(widgets.VBox):
             f"<code>{html.escape(answer)}</code>: {before:.1%} clean, <b>{after:.1%}</b> edited. The edit changed "
             f"{int(changed.sum())} of {changed.numel()} cells of the residual stream, none before row "
             f"{self.layer.value + 1} ({html.escape(self.lens.labels[self.layer.value + 1])}).")
+
+    def where(self) -> int | None:
+        """The position the head is removed at, or None for every position."""
+        return None if self.position.value == EVERY else self.position.value
 
     def _heads_figure(self) -> go.Figure:
         answer = readable_ids(self.lm, [self.answer])[0]
