@@ -85,6 +85,13 @@ def test_ablation_new_prompt_and_errors(tiny_lm):
     assert w.position.label == "every position"  # the menu shows its choice, never an empty box
     assert not w.output.outputs and len(w.position.options) == 1 + len(tiny_lm.to_str_tokens("The cat sat on the mat"))
     assert len(w.cone.data[0].x) == len(w.position.options) - 1
+    assert all(v is None for row in w.heads.data[0].z for v in row)  # the grid waits for its button
+    runs = w.model_runs
+    w.every_head.click()
+    alone = tiny_lm.run_with_hooks("The cat sat on the mat", fwd_hooks=[interventions.ablate_head(1, 2)])[0, -1]
+    clean = tiny_lm.run_with_hooks("The cat sat on the mat")[0, -1].log_softmax(-1)
+    expected = float(alone.log_softmax(-1)[clean.argmax()] - clean.max())
+    assert w.heads.data[0].z[1][2] == pytest.approx(expected, abs=1e-4) and w.model_runs == runs + 1
     shown = list(w.bars.data[1].y)
     w.prompt.value = ""
     assert "ValueError" in w.output.outputs[0]["text"] and "empty" in w.output.outputs[0]["text"]
