@@ -10,9 +10,8 @@ import torch
 from llmviz.names import residual_stream_names
 from llmviz.stages import interventions
 from llmviz.stages.attribution import attribution_names, direct_logit_attribution
-from llmviz.viz.widgets.interventions import (
-    EVERY,
-    AblationExplorer,
+from llmviz.viz.widgets.interventions import EVERY, AblationExplorer
+from llmviz.viz.widgets.patching import (
     PatchingExplorer,
     attribution_by_layer,
     patching_flips,

@@ -11,17 +11,16 @@ from llmviz.viz.widgets.common import PredictReveal, run_safely, show_error
 from llmviz.viz.widgets.detokenization import stream_explorer
 from llmviz.viz.widgets.embeddings import closest_token_checkpoint, neighbour_explorer
 from llmviz.viz.widgets.feed_forward import NeuronExplorer, firing_checkpoint
-from llmviz.viz.widgets.interventions import (
-    AblationExplorer,
-    PatchingExplorer,
-    attribution_by_layer,
-    one_token,
-    patching_flips,
-    sweep_with_progress,
-    top_heads,
-)
+from llmviz.viz.widgets.interventions import AblationExplorer, one_token
 from llmviz.viz.widgets.logits import temperature_explorer
 from llmviz.viz.widgets.loop import loop_explorer
+from llmviz.viz.widgets.patching import (
+           PatchingExplorer,
+           attribution_by_layer,
+           patching_flips,
+           sweep_with_progress,
+           top_heads,
+)
 from llmviz.viz.widgets.positional import PositionExplorer, word_order_checkpoint, word_order_keys
 from llmviz.viz.widgets.residuals import LensExplorer, layer_norm_before_after, lens_checkpoint
 from llmviz.viz.widgets.sampling import filter_explorer
