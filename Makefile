@@ -38,11 +38,15 @@ lint: setup
 
 # Every benchmark at full size, one after the other. Exit status 77 means "skipped": an optional tool is missing (the
 # TransformerLens peer figure), and the script has said which; the run goes on. Any other failure stops it.
+# Every benchmark runs, even after one misses a goal (exit 1), so one miss does not hide the others' figures;
+# exit 77 means "skipped" (a missing optional peer such as TransformerLens). Fails at the end if any failed.
 bench: setup
-	@for b in benchmarks/*.py; do \
+	@failed=""; for b in benchmarks/*.py; do \
 		echo "== $$b"; $(PY) $$b; rc=$$?; \
-		if [ $$rc -eq 77 ]; then echo "== $$b skipped (see above)"; elif [ $$rc -ne 0 ]; then exit $$rc; fi; \
-	done
+		if [ $$rc -eq 77 ]; then echo "== $$b skipped (see above)"; \
+		elif [ $$rc -ne 0 ]; then echo "== $$b failed (exit $$rc)"; failed="$$failed $$b"; fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "== goals missed or errors in:$$failed"; exit 1; fi
 
 explain: setup
 	.venv/bin/llmviz explain "The cat sat on the"
