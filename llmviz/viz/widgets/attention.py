@@ -20,6 +20,7 @@ from llmviz.viz.attention import attention_heatmap, causal_mask, masked_values
 from llmviz.viz.inputs import nan_to_none
 from llmviz.viz.style import readable_token
 from llmviz.viz.widgets.common import PredictReveal, prompt_ids, run_safely
+from llmviz.viz.widgets.figure_widget import FigureWidget
 
 MAX_TOKENS = 64  # one heatmap cell per token pair: longer prompts stop being readable
 
@@ -86,7 +87,7 @@ class AttentionExplorer(widgets.VBox):
                                    layout=widgets.Layout(width="520px"))
         self.layer = widgets.IntSlider(value=0, min=0, max=lm.n_layers - 1, description="Layer:")
         self.head = widgets.IntSlider(value=0, min=0, max=lm.n_heads - 1, description="Head:")
-        self.figure = go.FigureWidget(_heatmap(self.patterns, self.tokens, 0, 0))
+        self.figure = FigureWidget(_heatmap(self.patterns, self.tokens, 0, 0))
         self.output = widgets.Output()
         self.prompt.observe(lambda change: run_safely(self.output, lambda: self._show_prompt(change["new"])),
                             names="value")

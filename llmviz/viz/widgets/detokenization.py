@@ -19,6 +19,7 @@ from llmviz.tokenization.bytelevel import readable
 from llmviz.tokenization.detokenize import Utf8Stream, token_text_bytes
 from llmviz.viz.style import MASKED, OKABE_ITO, base_layout, categorical_colorscale, plot_text, token_axis, token_labels
 from llmviz.viz.widgets.common import run_safely
+from llmviz.viz.widgets.figure_widget import FigureWidget
 
 ROWS = ["bytes (hex)", "decoded alone", "stream emits", "held back"]
 # Cell codes -> colours: not received yet, received, broken (U+FFFD), held back, emitted, nothing.
@@ -75,7 +76,7 @@ class StreamExplorer(widgets.VBox):
                                       description="tokens received", style={"description_width": "initial"},
                                       layout=widgets.Layout(width="520px"))
         z, cells = self._cells()
-        self.figure = go.FigureWidget(go.Heatmap(
+        self.figure = FigureWidget(go.Heatmap(
             x=list(range(len(self.steps))), y=ROWS, z=z, text=cells, texttemplate="%{text}", textfont=dict(size=12),
             xgap=2, ygap=2,
             colorscale=categorical_colorscale(COLOURS), zmin=-0.5, zmax=len(COLOURS) - 0.5, showscale=False,

@@ -19,6 +19,7 @@ from llmviz.stages import embeddings
 from llmviz.viz.style import BLACK, EXACT, OKABE_ITO, token_labels, unique_labels
 from llmviz.viz.vectors import embedding_map
 from llmviz.viz.widgets.common import PredictReveal, run_safely
+from llmviz.viz.widgets.figure_widget import FigureWidget
 
 MAP_WIDTH = 0.56  # fraction of the figure's width given to the map; the bars take the right-hand part
 
@@ -83,7 +84,7 @@ class NeighbourExplorer(widgets.VBox):
         self.output = widgets.Output()
         self._search(word)
         fig = embedding_map(self.xy[map_ids], embeddings.token_strings(lm, map_ids), title="")
-        self.figure = go.FigureWidget(fig)
+        self.figure = FigureWidget(fig)
         self._add_traces()
         self._draw()
         self.word.observe(lambda _: run_safely(self.output, self._new_word), names="value")

@@ -21,6 +21,7 @@ from plotly.subplots import make_subplots
 from llmviz.names import every_layer
 from llmviz.viz.style import BLUE, EXACT, ORANGE, base_layout, readable_token, token_axis, token_labels
 from llmviz.viz.widgets.common import PredictReveal, prompt_ids, run_safely
+from llmviz.viz.widgets.figure_widget import FigureWidget
 
 MAX_TOKENS = 64  # one bar per token in the left panel: longer prompts stop being readable
 TOP = 10  # neurons in the right panel
@@ -128,7 +129,7 @@ class NeuronExplorer(widgets.VBox):
         self.layer = widgets.IntSlider(value=layer, min=0, max=lm.n_layers - 1, description="Layer:")
         self.position = widgets.IntSlider(value=last, min=0, max=last, description="Token:")
         self.neuron = widgets.IntSlider(value=neuron, min=0, max=lm.d_mlp - 1, description="Neuron:")
-        self.figure = go.FigureWidget(neuron_figure(self.acts, self.tokens, layer, last, neuron))
+        self.figure = FigureWidget(neuron_figure(self.acts, self.tokens, layer, last, neuron))
         self.output = widgets.Output()
         self.prompt.observe(self._on_prompt, names="value")
         for control in (self.layer, self.position, self.neuron):

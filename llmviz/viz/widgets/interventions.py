@@ -26,6 +26,7 @@ from llmviz.viz.inputs import nan_to_none
 from llmviz.viz.interventions import cone_cells, cone_grid, layer_grid
 from llmviz.viz.style import readable_token, token_axis, token_labels
 from llmviz.viz.widgets.common import prompt_ids, run_safely
+from llmviz.viz.widgets.figure_widget import FigureWidget
 
 MAX_TOKENS = 64
 EVERY = "every"  # the position menu's first choice (a Dropdown shows a value of None as an empty box)
@@ -50,7 +51,7 @@ def candidates(*probs: torch.Tensor, k: int) -> torch.Tensor:
     return torch.stack(probs).max(0).values.topk(k).indices
 
 
-def update_bars(fig: go.FigureWidget, labels: list[str], series: list[np.ndarray]) -> None:
+def update_bars(fig: FigureWidget, labels: list[str], series: list[np.ndarray]) -> None:
     for trace, y in zip(fig.data, series, strict=True):
         trace.update(x=list(range(len(labels))), y=y, customdata=labels)
     fig.update_xaxes(**token_axis(labels))
@@ -85,9 +86,9 @@ class AblationExplorer(widgets.VBox):
         self._capture_clean(prompt)
         self._sweep_heads()
         self._edit()
-        self.heads = go.FigureWidget(self._heads_figure())
-        self.bars = go.FigureWidget(probability_comparison(*self._bar_data(), title=self._bars_title()))
-        self.cone = go.FigureWidget(cone_grid(**self._cone_data(), threshold=CONE_THRESHOLD,
+        self.heads = FigureWidget(self._heads_figure())
+        self.bars = FigureWidget(probability_comparison(*self._bar_data(), title=self._bars_title()))
+        self.cone = FigureWidget(cone_grid(**self._cone_data(), threshold=CONE_THRESHOLD,
                                               title="Logit lens of the edited run; boxed cells changed"))
         self.heads.data[0].on_click(self._clicked)
         self.prompt.observe(lambda _: run_safely(self.output, self._new_prompt), names="value")

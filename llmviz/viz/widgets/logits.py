@@ -17,6 +17,7 @@ from llmviz.decoding.forward import next_token_logits
 from llmviz.viz.decoding import probability_bars
 from llmviz.viz.style import BLACK, token_axis, token_labels
 from llmviz.viz.widgets.common import run_safely
+from llmviz.viz.widgets.figure_widget import FigureWidget
 
 
 class TemperatureExplorer(widgets.VBox):
@@ -40,7 +41,7 @@ class TemperatureExplorer(widgets.VBox):
         self.output = widgets.Output()
         self._forward(prompt)  # fills logits, top_ids, labels
         probs = self.probs_at(self.temperature.value)
-        self.figure = go.FigureWidget(probability_bars(self.labels, probs[self.top_ids], title=self._title(probs)))
+        self.figure = FigureWidget(probability_bars(self.labels, probs[self.top_ids], title=self._title(probs)))
         self.figure.add_trace(go.Scatter(
             x=list(range(len(self.top_ids))), y=self.probs_at(1.0)[self.top_ids].numpy(), mode="markers",
             name="T = 1 (the model's own)",

@@ -18,6 +18,7 @@ from llmviz.viz.adapters import cache_cost_series
 from llmviz.viz.decoding import cost_with_without_cache
 from llmviz.viz.style import BLACK
 from llmviz.viz.widgets.common import run_safely
+from llmviz.viz.widgets.figure_widget import FigureWidget
 
 
 class LoopExplorer(widgets.VBox):
@@ -44,7 +45,7 @@ class LoopExplorer(widgets.VBox):
         self.text = widgets.HTML()
         self.output = widgets.Output()
         self._generate(prompt)
-        self.figure = go.FigureWidget(cost_with_without_cache(**self._series(),
+        self.figure = FigureWidget(cost_with_without_cache(**self._series(),
                                                               title="Attention work per step"))
         for line in (0, 1):
             color = self.figure.data[line].line.color

@@ -22,6 +22,7 @@ from llmviz.viz.decoding import probability_comparison
 from llmviz.viz.interventions import layer_grid
 from llmviz.viz.style import readable_token, token_labels
 from llmviz.viz.widgets.common import prompt_ids, run_safely
+from llmviz.viz.widgets.figure_widget import FigureWidget
 from llmviz.viz.widgets.interventions import MAX_TOKENS, candidates, one_token, readable_ids, update_bars
 
 
@@ -122,8 +123,8 @@ class PatchingExplorer(widgets.VBox):
         self.position = widgets.IntSlider(min=0, max=0, description="Position:")
         self.summary, self.output = widgets.HTML(), widgets.Output()
         self._sweep(sweep)
-        self.grid = go.FigureWidget(self._grid_figure())
-        self.bars = go.FigureWidget(probability_comparison(*self._bar_data(), title=""))
+        self.grid = FigureWidget(self._grid_figure())
+        self.bars = FigureWidget(probability_comparison(*self._bar_data(), title=""))
         self._draw()
         self.run.on_click(lambda _: run_safely(self.output, self._rerun))
         for control in (self.layer, self.position):

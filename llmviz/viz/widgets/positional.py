@@ -22,6 +22,7 @@ from llmviz.viz.depth import line_by_layer
 from llmviz.viz.style import BLACK, EXACT, VERMILLION
 from llmviz.viz.vectors import vector_panels
 from llmviz.viz.widgets.common import PredictReveal, run_safely
+from llmviz.viz.widgets.figure_widget import FigureWidget
 
 SIMILARITY = "cosine similarity to position p"
 BIAS = "bias added to the score (query p → key)"
@@ -120,7 +121,7 @@ class PositionExplorer(widgets.VBox):
                                  marker=dict(color=VERMILLION, size=16, line=dict(color=BLACK, width=1)),
                                  hovertemplate="position p = %{x}<extra></extra>"))
         fig.update_layout(width=900, height=460, yaxis=dict(range=_y_range(table)), showlegend=False)
-        self.figure = go.FigureWidget(fig)
+        self.figure = FigureWidget(fig)
         self.scheme.observe(self._on_choice, names="value")
         self.position.observe(self._on_choice, names="value")
         self.base.observe(self._on_base, names="value")

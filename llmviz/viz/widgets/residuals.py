@@ -17,13 +17,13 @@ import html
 
 import ipywidgets as widgets
 import numpy as np
-import plotly.graph_objects as go
 
 from llmviz.names import residual_stream_names
 from llmviz.stages.lens import LogitLens, logit_lens_at
 from llmviz.viz.decoding import bar_marker, probability_bars
 from llmviz.viz.style import readable_token, token_axis, token_labels
 from llmviz.viz.widgets.common import PredictReveal, prompt_ids, run_safely
+from llmviz.viz.widgets.figure_widget import FigureWidget
 
 MAX_TOKENS = 64  # one slider step per position: longer prompts stop being explorable
 _NORM_INPUT = {"ln1": "hook_resid_pre", "ln2": "hook_resid_mid"}  # what each norm of a block reads
@@ -100,7 +100,7 @@ class LensExplorer(widgets.VBox):
         self.layer = widgets.IntSlider(value=0, min=0, max=lm.n_layers, description="Layer:",
                                        layout=widgets.Layout(width="420px"))
         self.where = widgets.HTML()
-        self.figure = go.FigureWidget(probability_bars(*self._bars(0, n - 1), title=""))
+        self.figure = FigureWidget(probability_bars(*self._bars(0, n - 1), title=""))
         self.figure.update_layout(yaxis=dict(range=[0, 1]), width=800, height=430)
         self.output = widgets.Output()
         self._draw()

@@ -19,6 +19,7 @@ from llmviz.viz.adapters import candidates
 from llmviz.viz.decoding import bar_marker, probability_bars
 from llmviz.viz.style import BLACK, token_axis, token_labels
 from llmviz.viz.widgets.common import run_safely
+from llmviz.viz.widgets.figure_widget import FigureWidget
 
 
 class FilterExplorer(widgets.VBox):
@@ -48,7 +49,7 @@ class FilterExplorer(widgets.VBox):
         self.output = widgets.Output()
         self._forward(prompt)
         shown = self._shown()
-        self.figure = go.FigureWidget(probability_bars(**shown, title=self._title()))
+        self.figure = FigureWidget(probability_bars(**shown, title=self._title()))
         self.figure.add_trace(go.Scatter(x=list(range(len(shown["tokens"]))), y=self._after(), mode="markers",
                                          name="after the filters (renormalised)",
                                          marker=dict(color=BLACK, symbol="line-ew-open", size=20, line=dict(width=3)),

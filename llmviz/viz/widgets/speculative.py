@@ -10,11 +10,11 @@ widget. Errors inside a callback appear in the widget's output area.
 from __future__ import annotations
 
 import ipywidgets as widgets
-import plotly.graph_objects as go
 
 from llmviz.viz.adapters import speculative_rows
 from llmviz.viz.decoding import speculative_steps
 from llmviz.viz.widgets.common import run_safely
+from llmviz.viz.widgets.figure_widget import FigureWidget
 
 K_VALUES = tuple(range(1, 7))
 
@@ -49,7 +49,7 @@ class SpeculativeExplorer(widgets.VBox):
                                               description="draft_tokens (k)", style={"description_width": "initial"},
                                               layout=widgets.Layout(width="520px"))
         self.output = widgets.Output()
-        self.figure = go.FigureWidget(speculative_steps(self.rows[K_VALUES[-1]], title=""))
+        self.figure = FigureWidget(speculative_steps(self.rows[K_VALUES[-1]], title=""))
         self.figure.update_layout(width=900, height=520)
         self.draft_tokens.observe(lambda _: run_safely(self.output, self._update), names="value")
         super().__init__([self.draft_tokens, self.figure, self.output])

@@ -12,12 +12,12 @@ from __future__ import annotations
 import html
 
 import ipywidgets as widgets
-import plotly.graph_objects as go
 
 from llmviz.stages import interventions
 from llmviz.viz.decoding import probability_comparison
 from llmviz.viz.style import token_labels
 from llmviz.viz.widgets.common import prompt_ids, run_safely
+from llmviz.viz.widgets.figure_widget import FigureWidget
 from llmviz.viz.widgets.interventions import MAX_TOKENS, candidates, readable_ids, update_bars
 
 
@@ -44,7 +44,7 @@ class SteeringExplorer(widgets.VBox):
                                          continuous_update=False)
         self.text, self.output = widgets.HTML(), widgets.Output()
         self._new_vector()
-        self.bars = go.FigureWidget(probability_comparison(*self._bar_data(), title=""))
+        self.bars = FigureWidget(probability_comparison(*self._bar_data(), title=""))
         self._draw()
         for control in (self.prompt, self.positive, self.negative, self.layer):
             control.observe(lambda _: run_safely(self.output, self._show_vector), names="value")

@@ -23,6 +23,7 @@ from llmviz.tokenization.tokenizers import load_tokenizer
 from llmviz.viz.style import GREY, ORANGE, base_layout, plot_text, token_labels
 from llmviz.viz.tokens import TOKEN_TINTS
 from llmviz.viz.widgets.common import run_safely
+from llmviz.viz.widgets.figure_widget import FigureWidget
 
 BYTE_LEVEL_BPE = ("tiny", "gpt2", "smollm2")  # the tokenizers whose merges `replay` can show
 ROWS = ["bytes", "after step k", "final tokens"]
@@ -90,7 +91,7 @@ class MergeExplorer(widgets.VBox):
         self.step = widgets.IntSlider(value=min(step, len(self.states) - 1), min=0, max=len(self.states) - 1,
                                       description="merge step", style={"description_width": "initial"},
                                       layout=widgets.Layout(width="600px"))
-        self.figure = go.FigureWidget([go.Bar(orientation="h", name=name, textposition="inside",
+        self.figure = FigureWidget([go.Bar(orientation="h", name=name, textposition="inside",
                                               insidetextanchor="middle", textangle=0, cliponaxis=False,
                                               hovertemplate="%{customdata}<extra></extra>") for name in ROWS])
         self.figure.update_layout(**base_layout("", "byte position in the text", "", height=340, showlegend=False,
@@ -190,7 +191,7 @@ class BPETrainer(widgets.VBox):
         self.train = widgets.Button(description="Train BPE", button_style="primary")
         self.summary = widgets.HTML()
         self.output = widgets.Output()
-        self.figure = go.FigureWidget(go.Bar(marker=dict(color=TOKEN_TINTS[0]), textposition="outside",
+        self.figure = FigureWidget(go.Bar(marker=dict(color=TOKEN_TINTS[0]), textposition="outside",
                                              cliponaxis=False, hovertemplate="%{customdata}<extra></extra>"))
         self.figure.update_layout(**base_layout("", "merge (in the order learned)", "pair count when merged",
                                                 height=380, width=900, margin=dict(l=80, r=30, t=80, b=60)))

@@ -14,13 +14,13 @@ from __future__ import annotations
 import html
 
 import ipywidgets as widgets
-import plotly.graph_objects as go
 import torch
 
 from llmviz.decoding.forward import next_token_logits
 from llmviz.model_choice import PREFERRED, prompt_model
 from llmviz.viz.style import readable_token
 from llmviz.viz.widgets.common import PredictReveal, run_safely
+from llmviz.viz.widgets.figure_widget import FigureWidget
 from llmviz.viz.widgets.tour_figure import tour_data, tour_figure, update_tour_figure
 
 # A prompt each model can finish sensibly: the tiny model only knows its small story world.
@@ -38,10 +38,10 @@ def default_prompt(lm) -> str:
     return PROMPTS.get(lm.name, PROMPTS["tiny"])
 
 
-def tour_view(data, position: int | None = None, layer: int = 0) -> go.FigureWidget:
+def tour_view(data, position: int | None = None, layer: int = 0) -> FigureWidget:
     """The tour's figure for one choice (default: the last token, layer 0), without controls. A FigureWidget, not a
     static figure: it renders in JupyterLab and in Voila alike (Voila's static plotly renderer fails)."""
-    return go.FigureWidget(tour_figure(data, len(data.ids) - 1 if position is None else position, layer))
+    return FigureWidget(tour_figure(data, len(data.ids) - 1 if position is None else position, layer))
 
 
 def guess_rank(lm, probs: torch.Tensor, guess: str) -> tuple[str, float, int]:
@@ -96,7 +96,7 @@ class Tour(widgets.VBox):
         self.strip = widgets.ToggleButtons(description="Token:", style=dict(button_width="auto"))
         self.position = widgets.IntSlider(value=last, min=0, max=last, description="Position:")
         self.layer = widgets.IntSlider(value=0, min=0, max=lm.n_layers - 1, description="Layer:")
-        self.figure = go.FigureWidget(tour_figure(self.data, last, 0))
+        self.figure = FigureWidget(tour_figure(self.data, last, 0))
         self.status = widgets.HTML("Press <b>Next token ▶</b> to run one step of the loop.")
         self.output = widgets.Output()
         self._set_choices()
