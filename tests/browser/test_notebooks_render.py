@@ -143,6 +143,13 @@ def tolerated_outside(kind: str, url: str) -> bool:
     return kind == TOLERATED_OUTSIDE[0] and TOLERATED_OUTSIDE[1] in url
 
 
+def frozen_figures(page) -> str:
+    """Why a figure may not respond: anywidget's model runtime gives up after 2 s (see assert_no_widget_errors)."""
+    failed = sum("[anywidget] Failed to initialize model." in text for text, _ in page.console_errors)
+    return (f"; anywidget gave up initialising {failed} figure model(s) at its 2 s limit, and such a figure ignores "
+            "every update from the kernel") if failed else ""
+
+
 def assert_no_widget_errors(page):
     text = page.inner_text("body")
     assert "Error displaying widget" not in text
@@ -185,7 +192,7 @@ def test_notebook_renders_and_responds(lab, page, name):
     page.screenshot(path=str(SCREENSHOTS / f"{stem}-after.png"))
     after = plot_pictures(page)
     assert len(after) == len(before) and any(a != b for a, b in zip(before, after, strict=True)), \
-        f"{name}: moving the slider changed no figure on screen"
+        f"{name}: moving the slider changed no figure on screen{frozen_figures(page)}"
     assert_no_widget_errors(page)
 
 
@@ -268,7 +275,8 @@ def test_tour_runs_as_a_voila_app(voila_server, page):
     before = plot_pictures(page)
     move_last_slider(page)
     page.screenshot(path=str(SCREENSHOTS / "voila-tour-after.png"), full_page=True)
-    assert any(a != b for a, b in zip(before, plot_pictures(page), strict=False))
+    assert any(a != b for a, b in zip(before, plot_pictures(page), strict=False)), \
+        f"the tour in Voilà: moving the slider changed no figure on screen{frozen_figures(page)}"
     assert_no_widget_errors(page)
 
 
