@@ -27,25 +27,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
+# The same prompts and percentile as the widget benchmark, so the two measure alike.
+from widgets import percentile  # noqa: E402
+from widgets import prompts_of_64_tokens as prompts  # noqa: E402
+
 import llmviz  # noqa: E402
 from llmviz.stages import interventions  # noqa: E402
-
-STORY = ("{name} had a small red kite. One windy morning {name} ran to the park with {friend}. The kite went up and "
-         "up, over the trees and the pond. {friend} laughed and clapped. Then the string broke, and the kite flew "
-         "away. {name} was sad, but {friend} said, \"We can make a new one together.\" They went home, found some "
-         "paper and sticks, and built a bigger kite with a long blue tail.")
-NAMES = ["Lily", "Tom", "Sara", "Ben", "Mia", "Sam", "Anna", "Max", "Lucy", "Jack", "Zoe", "Leo"]
-
-
-def prompts(lm, count: int, tokens: int) -> list[str]:
-    """`count` different prompts of exactly `tokens` tokens of this model's tokenizer."""
-    pairs = itertools.islice(((a, b) for a in NAMES for b in NAMES if a != b), count)
-    return [lm.to_string(lm.to_tokens(STORY.format(name=a, friend=b))[0, :tokens]) for a, b in pairs]
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def timed(fn) -> float:

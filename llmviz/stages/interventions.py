@@ -121,6 +121,14 @@ def patch_cells(lm, prompt, source, cells: list[tuple[int, int]], template: str 
     only, `rows_per_forward` cells per forward as batch rows. source: a cache of one prompt of the same length.
     Returns the last position's logits for each cell: [cell, d_vocab]."""
     names = every_layer(template, lm.n_layers)
+    return _one_cell_per_row(lm, prompt, cells, rows_per_forward, lambda layer, rows, positions: (
+        names[layer], _patch_rows(names[layer], source[names[layer]], rows, positions)))
+
+
+def _one_cell_per_row(lm, prompt, cells: list[tuple[int, int]], rows_per_forward: int, edit_for) -> torch.Tensor:
+    """The batched sweep both patch_cells and head_ablation_sweep run: `prompt` repeated as batch rows, one
+    (layer, index) cell per row, `rows_per_forward` rows per forward. edit_for(layer, rows [k], indices [k]) gives the
+    one (name, fn) edit of that layer's rows. Returns the last position's logits per cell: [cell, d_vocab]."""
     ids = lm.to_tokens(prompt)  # [1, pos]
     out = []
     for start in range(0, len(cells), rows_per_forward):
@@ -128,10 +136,9 @@ def patch_cells(lm, prompt, source, cells: list[tuple[int, int]], template: str 
         hooks = []
         for layer in sorted({layer for layer, _ in chunk}):
             rows = torch.tensor([i for i, (L, _) in enumerate(chunk) if L == layer])
-            positions = torch.tensor([p for L, p in chunk if L == layer])
-            hooks.append((names[layer], _patch_rows(names[layer], source[names[layer]], rows, positions)))
-        logits = run_with_hooks(lm, ids.expand(len(chunk), -1), hooks)  # [rows, pos, d_vocab]
-        out.append(logits[:, -1])
+            indices = torch.tensor([index for L, index in chunk if L == layer])
+            hooks.append(edit_for(layer, rows, indices))
+        out.append(run_with_hooks(lm, ids.expand(len(chunk), -1), hooks)[:, -1])  # [rows, d_vocab]
     return torch.cat(out)
 
 
@@ -188,18 +195,10 @@ def head_ablation_sweep(lm, prompt, rows_per_forward: int = 64) -> torch.Tensor:
     forward: the last position's logits [layer, head, d_vocab]. Row i of a forward equals
     `run_with_hooks(prompt, [ablate_head(layer, head)])` for its (layer, head)."""
     names = every_layer("blocks.{L}.attn.hook_z", lm.n_layers)
-    ids = lm.to_tokens(prompt)  # [1, pos]
     cells = [(layer, head) for layer in range(lm.n_layers) for head in range(lm.n_heads)]
-    out = []
-    for start in range(0, len(cells), rows_per_forward):
-        chunk = cells[start:start + rows_per_forward]
-        hooks = []
-        for layer in sorted({layer for layer, _ in chunk}):
-            rows = torch.tensor([i for i, (L, _) in enumerate(chunk) if L == layer])
-            heads = torch.tensor([h for L, h in chunk if L == layer])
-            hooks.append((names[layer], _zero_rows(rows, heads)))
-        out.append(run_with_hooks(lm, ids.expand(len(chunk), -1), hooks)[:, -1])  # [rows, d_vocab]
-    return torch.cat(out).view(lm.n_layers, lm.n_heads, -1)
+    logits = _one_cell_per_row(lm, prompt, cells, rows_per_forward,
+                               lambda layer, rows, heads: (names[layer], _zero_rows(rows, heads)))
+    return logits.view(lm.n_layers, lm.n_heads, -1)
 
 
 def _zero_rows(rows: torch.Tensor, heads: torch.Tensor):
