@@ -125,11 +125,16 @@ def test_edited_scores_are_what_the_softmax_reads(lm):
 
 
 def test_patching_sweep_is_one_token_swapped_at_layer_zero_and_matches_one_forward_per_cell(lm):
+    """Both batched sweeps, the branching forward (the residual stream) and one cell per row (patch_cells), equal
+    one run_with_hooks per cell; at layer 0 a patch is a swapped token."""
     ids, source_ids = lm.to_tokens(PROMPT), lm.to_tokens(SOURCE)
     _, source = lm.run_with_cache(source_ids)
-    sweep = interventions.patching_sweep(lm, ids, source, rows_per_forward=7)  # chunks of 7 rows, the last partial
+    # branching forwards of 4 positions each (the last partial), and one cell per batch row in chunks of 7 rows
+    sweep = interventions.patching_sweep(lm, ids, source, positions_per_forward=4)
     n = ids.shape[1]
     assert sweep.shape == (lm.n_layers, n, lm.d_vocab)
+    cells = [(layer, p) for layer in range(lm.n_layers) for p in range(n)]
+    rows = interventions.patch_cells(lm, ids, source, cells, rows_per_forward=7).view(lm.n_layers, n, -1)
     for p in range(n):
         # resid_pre 0 at position p is the embedding of token p (and its position): patching it swaps the token
         swapped = ids.clone()
@@ -140,6 +145,7 @@ def test_patching_sweep_is_one_token_swapped_at_layer_zero_and_matches_one_forwa
         for layer in range(lm.n_layers):
             one = lm.run_with_hooks(ids, [interventions.patch(f"blocks.{layer}.hook_resid_pre", source, p)])
             torch.testing.assert_close(sweep[layer, p], one[0, -1], atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(rows[layer, p], one[0, -1], atol=1e-5, rtol=1e-5)
 
 
 def test_head_ablation_sweep_equals_a_model_without_each_head(lm):

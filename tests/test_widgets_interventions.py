@@ -119,7 +119,7 @@ def test_sweep_with_progress_equals_the_library_sweep_and_fills_the_bar(tiny_lm)
 
     prompt, source = "The cat sat on the mat", "The dog sat on the mat"
     bar = widgets.IntProgress()
-    ours = sweep_with_progress(tiny_lm, prompt, source, rows_per_forward=7, progress=bar)
+    ours = sweep_with_progress(tiny_lm, prompt, source, positions_per_forward=2, progress=bar)
     _, source_cache = tiny_lm.run_with_cache(source)
     torch.testing.assert_close(ours, interventions.patching_sweep(tiny_lm, prompt, source_cache), atol=1e-4, rtol=0)
     assert bar.value == bar.max == tiny_lm.n_layers * len(tiny_lm.to_str_tokens(prompt))

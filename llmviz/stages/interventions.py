@@ -2,8 +2,9 @@
 
 `ablation` zeroes, or replaces with its mean over batch and positions from a reference cache, one head, one position
 or the whole tensor of any capture name; `ablate_head`, `ablate_mlp` and `ablate_position` name the usual places.
-`patch` copies another prompt's activation (same length) in at chosen positions. `patch_cells` and `patching_sweep`
-patch many (layer, position) cells in one forward, one cell per batch row, instead of one forward per cell;
+`patch` copies another prompt's activation (same length) in at chosen positions. `patch_cells` patches many
+(layer, position) cells in one forward, one cell per batch row, instead of one forward per cell; `patching_sweep`
+patches every cell, for the residual stream in one branching forward (branching_sweep.py);
 `head_ablation_sweep` removes every head in turn the same way. `steer` adds a vector to the residual stream entering a
 block. `causal_cone` measures where an edit travelled. Axes come from the shapes names.py declares, never from a
 name's suffix. Positions count within the forward: with a KV cache, a generation step holds only its new positions.
@@ -16,6 +17,11 @@ import torch
 
 from llmviz.capture import run_with_hooks
 from llmviz.names import BY_TEMPLATE, every_layer, parse
+from llmviz.stages.branching_sweep import TEMPLATE, branching_sweep
+
+# A branching sweep's forward holds at most about this many rows x positions per block (SmolLM2's MLP at 8192:
+# about 50 MB), so a long prompt on a deep model takes a few forwards instead of one that fills memory.
+ROW_TOKENS = 8192
 
 _POSITION_AXES = ("pos", "query_pos", "key_pos")
 _HEAD_AXES = ("head", "kv_head")
@@ -157,12 +163,28 @@ def _patch_rows(name: str, source: torch.Tensor, rows: torch.Tensor, positions: 
     return patch_in
 
 
-def patching_sweep(lm, prompt, source, template: str = "blocks.{L}.hook_resid_pre",
-                   rows_per_forward: int = 32) -> torch.Tensor:
-    """patch_cells over every (layer, position): the last position's logits [layer, pos, d_vocab]."""
-    n = lm.to_tokens(prompt).shape[1]
-    cells = [(layer, p) for layer in range(lm.n_layers) for p in range(n)]
-    return patch_cells(lm, prompt, source, cells, template, rows_per_forward).view(lm.n_layers, n, -1)
+def patching_sweep(lm, prompt, source, template: str = "blocks.{L}.hook_resid_pre", rows_per_forward: int = 32,
+                   positions_per_forward: int | None = None, on_branch=None) -> torch.Tensor:
+    """Every (layer, position) cell patched on its own: the last position's logits [layer, pos, d_vocab].
+
+    The residual stream (the default template) takes one branching forward per `positions_per_forward` positions
+    (branching_sweep.py: a cell patched at block L runs blocks L.. only; by default as many positions as keep a
+    forward within about ROW_TOKENS row-tokens per block). Other templates run `patch_cells`, `rows_per_forward`
+    cells per forward. on_branch(layer, cells), for a progress bar: called as each block of a branching forward
+    starts, with the number of cells that branch there."""
+    ids = lm.to_tokens(prompt)
+    n = ids.shape[1]
+    if template != TEMPLATE:
+        cells = [(layer, p) for layer in range(lm.n_layers) for p in range(n)]
+        return patch_cells(lm, ids, source, cells, template, rows_per_forward).view(lm.n_layers, n, -1)
+    names = every_layer(template, lm.n_layers)
+    for name in names:
+        if source[name].shape[1] != n:
+            raise ValueError(f"Patching {name} needs a source prompt of the same length: the source has "
+                             f"{source[name].shape[1]} positions, the prompt {n}; use two prompts of the same length.")
+    step = positions_per_forward or max(1, ROW_TOKENS // (n * lm.n_layers))
+    return torch.cat([branching_sweep(lm, ids, source, list(range(start, min(start + step, n))), on_branch)
+                      for start in range(0, n, step)], dim=1)
 
 
 def steer(layer: int, vector: torch.Tensor, scale: float = 1.0, positions: int | list[int] | None = None):

@@ -36,27 +36,25 @@ def same_length_ids(lm, prompt: str, source: str) -> tuple[torch.Tensor, torch.T
     return ids, source_ids
 
 
-def sweep_with_progress(lm, prompt: str, source: str, rows_per_forward: int = 32, progress=None) -> torch.Tensor:
-    """`interventions.patch_cells` over every (layer, position) of blocks.{L}.hook_resid_pre, from `source` into
-    `prompt`, `rows_per_forward` cells per forward. progress: an IntProgress advanced after each forward, True for
-    a new one displayed in the running cell, or None.
-    Returns the last position's logits [layer, pos, d_vocab], equal to `interventions.patching_sweep`."""
+def sweep_with_progress(lm, prompt: str, source: str, positions_per_forward: int | None = None,
+                        progress=None) -> torch.Tensor:
+    """`interventions.patching_sweep` over every (layer, position) of blocks.{L}.hook_resid_pre, from `source` into
+    `prompt` (branching forwards, `positions_per_forward` positions each; None lets the library choose). progress:
+    an IntProgress counting cells, advanced as each block branches, True for a new one displayed in the running cell,
+    or None. Returns the last position's logits [layer, pos, d_vocab], equal to `interventions.patching_sweep`."""
     ids, source_ids = same_length_ids(lm, prompt, source)
     _, source_cache = lm.run_with_cache(source_ids, names=every_layer("blocks.{L}.hook_resid_pre", lm.n_layers))
-    n = ids.shape[1]
-    cells = [(layer, p) for layer in range(lm.n_layers) for p in range(n)]
     if progress is True:  # a bar of its own, shown in the notebook cell that runs the sweep
         progress = widgets.IntProgress(description="Cells:", min=0, max=1, layout=widgets.Layout(width="500px"))
         display(progress)
+    advance = None
     if progress is not None:
-        progress.max, progress.value = len(cells), 0
-    out = []
-    for start in range(0, len(cells), rows_per_forward):
-        chunk = cells[start:start + rows_per_forward]
-        out.append(interventions.patch_cells(lm, ids, source_cache, chunk, rows_per_forward=rows_per_forward))
-        if progress is not None:
-            progress.value += len(chunk)
-    return torch.cat(out).view(lm.n_layers, n, -1)
+        progress.max, progress.value = lm.n_layers * ids.shape[1], 0
+
+        def advance(layer: int, cells: int) -> None:
+            progress.value += cells
+    return interventions.patching_sweep(lm, ids, source_cache, positions_per_forward=positions_per_forward,
+                                        on_branch=advance)
 
 
 def _ranges(layers: list[int]) -> str:
@@ -109,15 +107,15 @@ class PatchingExplorer(widgets.VBox):
     """
 
     def __init__(self, lm, prompt: str, source: str, answer: str, versus: str, top_k: int = 8,
-                 rows_per_forward: int = 32, sweep: torch.Tensor | None = None):
-        self.lm, self.top_k, self.rows_per_forward, self.sweeps = lm, top_k, rows_per_forward, 0
+                 positions_per_forward: int | None = None, sweep: torch.Tensor | None = None):
+        self.lm, self.top_k, self.positions_per_forward, self.sweeps = lm, top_k, positions_per_forward, 0
         text = dict(continuous_update=False, layout=widgets.Layout(width="420px"))
         self.prompt = widgets.Text(value=prompt, description="Patch into:", **text)
         self.source = widgets.Text(value=source, description="From:", **text)
         self.answer = widgets.Text(value=answer, description="Answer:", layout=widgets.Layout(width="200px"))
         self.versus = widgets.Text(value=versus, description="Versus:", layout=widgets.Layout(width="200px"))
         self.run = widgets.Button(description="Run the sweep", button_style="primary",
-                                  tooltip="patch every (layer, position) cell: batched forwards")
+                                  tooltip="patch every (layer, position) cell: one branching forward")
         self.progress = widgets.IntProgress(description="Cells:", min=0, max=1)
         self.layer = widgets.IntSlider(min=0, max=lm.n_layers - 1, description="Layer:")
         self.position = widgets.IntSlider(min=0, max=0, description="Position:")
@@ -138,8 +136,8 @@ class PatchingExplorer(widgets.VBox):
         answer, versus = one_token(self.lm, self.answer.value), one_token(self.lm, self.versus.value)
         ids, _ = same_length_ids(self.lm, self.prompt.value, self.source.value)
         if logits is None:
-            logits = sweep_with_progress(self.lm, self.prompt.value, self.source.value, self.rows_per_forward,
-                                    self.progress)
+            logits = sweep_with_progress(self.lm, self.prompt.value, self.source.value,
+                                         self.positions_per_forward, self.progress)
             self.sweeps += 1
         clean = self.lm.run_with_hooks(ids)[0, -1].float()  # [d_vocab]
         self.ids, self.logits, self.pair = ids, logits.float(), (answer, versus)
