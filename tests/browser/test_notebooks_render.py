@@ -1,4 +1,5 @@
-"""Every notebook in a real browser: Run All, no errors, widgets and plots render, and a control moves a figure.
+"""Every notebook in a real browser: Run All, no errors, widgets and plots render, the outputs pass axe-core's WCAG 2
+A/AA rules, and the last slider, reached with Tab and moved with the arrow keys, moves a figure.
 
 nbval runs the code but never renders JavaScript; this tier catches what users actually see fail: widget
 front-ends that do not load, "Error displaying widget", blank plots. Screenshots before and after the
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from .accessibility import axe_violations, describe, tab_to_last_slider
 from .conftest import ROOT, SCREENSHOTS, SERVERS, lab_api
 
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
@@ -124,11 +126,16 @@ def plot_pictures(page):
     return [plot.screenshot() for plot in page.locator(".js-plotly-plot").all()]
 
 
-def move_last_slider(page):
-    """Focus the last slider (the notebook's explore widget) and press keys, as a learner with a keyboard would."""
-    handle = page.locator(".widget-slider .noUi-handle").last
-    handle.scroll_into_view_if_needed()
-    handle.click()
+def move_last_slider(page, name):
+    """Reach the last slider (the notebook's explore widget) with Tab and move it with the arrow keys, as a learner
+    with a keyboard would: the handle takes the focus, shows it, and is named after its label."""
+    focus = tab_to_last_slider(page)
+    assert focus["focused"], f"{name}: Tab from the element before the last slider did not reach its handle within " \
+        f"3 presses, but {focus['active']}"
+    assert focus["name"] and focus["name"] == focus["label"].rstrip(":"), \
+        f"{name}: the focused slider handle is named {focus['name']!r}, its label says {focus['label']!r}"
+    assert focus["outline"] != "none" and focus["outlineWidth"] >= 2 or focus["shadow"] != "none", \
+        f"{name}: the focused slider handle shows no focus (outline {focus['outline']}, shadow {focus['shadow']})"
     for _ in range(3):
         page.keyboard.press("ArrowRight")
     page.wait_for_timeout(1500)
@@ -180,13 +187,16 @@ def test_notebook_renders_and_responds(lab, page, name):
     assert_everything_shown(name, page.evaluate(INVENTORY))
     assert page.locator(".jp-OutputArea-output .widget-slider").count() > 0, f"{name}: no slider to move"
     assert_no_widget_errors(page)
+    violations = axe_violations(page)
+    assert not violations, f"{name}: axe-core finds critical or serious violations in the outputs:\n" \
+        + describe(violations)
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     stem = Path(name).stem
     page.locator(".widget-slider").last.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / f"{stem}-before.png"))
     before = plot_pictures(page)
-    move_last_slider(page)
+    move_last_slider(page, name)
     page.screenshot(path=str(SCREENSHOTS / f"{stem}-after.png"))
     after = plot_pictures(page)
     assert len(after) == len(before) and any(a != b for a, b in zip(before, after, strict=True)), \
@@ -271,7 +281,7 @@ def test_tour_runs_as_a_voila_app(voila_server, page):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "voila-tour-before.png"), full_page=True)
     before = plot_pictures(page)
-    move_last_slider(page)
+    move_last_slider(page, "the Voilà tour")
     page.screenshot(path=str(SCREENSHOTS / "voila-tour-after.png"), full_page=True)
     assert any(a != b for a, b in zip(before, plot_pictures(page), strict=False)), \
         f"the tour in Voilà: moving the slider changed no figure on screen{frozen_figures(page)}"

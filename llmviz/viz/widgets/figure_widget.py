@@ -9,7 +9,8 @@ still at layer 0). Every figure also parsed its own copy of plotly.js, because e
 Here the module anywidget loads is a few lines: `initialize` returns at once and starts loading plotly's bundle (sent
 once per model as the `_plotly_bundle` trait, as `_esm` was before), shared by every figure on the page through one
 promise on `window`; `render` waits for it. The figure's data, layout and update messages are plotly's own. This
-module changes no plotting behaviour and draws nothing by itself.
+module changes no plotting behaviour and draws nothing by itself. It also runs, once per page, accessibility.py's
+script that names every slider handle for screen readers.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import pathlib
 import plotly
 import plotly.graph_objects as go
 import traitlets
+
+from llmviz.viz.widgets.accessibility import ACCESSIBILITY_JS
 
 _BUNDLE_FILE = pathlib.Path(plotly.__file__).parent / "package_data" / "widgetbundle.js"
 PLOTLY_BUNDLE = _BUNDLE_FILE.read_text(encoding="utf-8")
@@ -37,6 +40,7 @@ function plotlyWidget(model) {
   return window[KEY];
 }
 export default () => {
+  __ACCESSIBILITY__
   let widget;  // plotly's own { initialize, render } for this model, once its bundle has loaded
   let ready;
   return {
@@ -50,7 +54,7 @@ export default () => {
     },
   };
 };
-""".replace("__KEY__", _KEY)
+""".replace("__KEY__", _KEY).replace("__ACCESSIBILITY__", ACCESSIBILITY_JS.strip())
 
 
 class FigureWidget(go.FigureWidget):
