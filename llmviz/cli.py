@@ -3,6 +3,7 @@
     llmviz explain "The cat sat on the"     tokens and ids, the top 10 next tokens, a greedy continuation
     llmviz figure attention "The cat sat" -o attn.png   one head's attention pattern as a print-ready image
     llmviz figure next-token "The cat sat" -o bars.svg  the next-token probabilities (PNG, SVG or PDF)
+    llmviz export "The cat sat on the" -o trace.html   one self-contained interactive page of the whole run
     llmviz models                           the named models and whether each is ready
     llmviz prepare-smollm2                  convert SmolLM2's GGUF into its local cache (set-up does this)
 
@@ -93,6 +94,16 @@ def _cmd_figure(args) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    from llmviz.export.trace import check_output_path, export_trace
+
+    check_output_path(args.out)  # before loading the model: a typo in the path costs nothing
+    path = export_trace(load(args.model, device=args.device), args.text, args.out, generate_tokens=args.generate,
+                        top_k=args.top_k)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    return 0
+
+
 def _cmd_models(args) -> int:
     for name, folder in MODELS.items():
         ready = "ready" if (folder / "config.json").exists() else "missing"
@@ -133,6 +144,20 @@ def build_parser() -> argparse.ArgumentParser:
     figure_parser.add_argument("--top", type=int, default=10, help="next-token: how many bars (default 10)")
     figure_parser.add_argument("--device", default=None, help="cpu (default), cuda, mps or auto")
     figure_parser.set_defaults(run=_cmd_figure, max_new_tokens=0)
+    export_parser = commands.add_parser("export", help="write one self-contained interactive HTML page of a run",
+                                        description="Write a prompt's run as one HTML file that needs no other file "
+                                        "and no network: tokens, embedding rows, every head's attention, residual "
+                                        "norms, the logit lens and the next token with a temperature slider.")
+    export_parser.add_argument("text", help="the prompt, e.g. \"The cat sat on the\"")
+    export_parser.add_argument("-o", "--out", required=True, help="the page to write, e.g. trace.html")
+    export_parser.add_argument("--model", default=DEFAULT_MODEL,
+                               help=f"a named model ({', '.join(MODELS)}) or a local folder (default: tiny)")
+    export_parser.add_argument("--generate", type=int, default=0, metavar="N",
+                               help="add N greedy steps with each step's top candidates (default 0, at most 64)")
+    export_parser.add_argument("--top-k", type=int, default=200,
+                               help="next-token logits kept for the temperature slider (default 200)")
+    export_parser.add_argument("--device", default=None, help="cpu (default), cuda, mps or auto")
+    export_parser.set_defaults(run=_cmd_export)
     models_parser = commands.add_parser("models", help="list the named models and whether each is ready",
                                         description="List the named models, their folders, and whether each is "
                                         "ready to load.")

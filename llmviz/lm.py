@@ -127,3 +127,10 @@ class LM:
     def beam_search(self, prompt, **kwargs):
         from llmviz.decoding.beam import beam_search
         return beam_search(self, prompt, **kwargs)
+
+    def export_trace(self, prompt: str, path, generate_tokens: int = 0, top_k: int = 200):
+        """Write `prompt`'s run as one self-contained interactive HTML file at `path` (tokens, embedding rows,
+        every head's attention, residual norms, the logit lens, the next token with a temperature slider, and
+        optionally `generate_tokens` greedy steps); returns the Path. No other file, no network."""
+        from llmviz.export.trace import export_trace
+        return export_trace(self, prompt, path, generate_tokens=generate_tokens, top_k=top_k)
