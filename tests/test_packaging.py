@@ -26,7 +26,7 @@ def test_version_matches_pyproject():
 def test_console_script_explains_every_subcommand():
     script = Path(sys.executable).parent / "llmviz"
     out = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True).stdout
-    for command in ("explain", "figure", "models", "prepare-smollm2"):
+    for command in ("explain", "figure", "export", "models", "prepare-smollm2"):
         assert command in out
         sub = subprocess.run([str(script), command, "--help"], capture_output=True, text=True, check=True).stdout
         assert "usage: llmviz " + command in sub
