@@ -20,7 +20,7 @@ FORMAT = "llmviz-trace/1"
 ATTENTION_SCALE = 10_000  # attention weights are stored as round(weight * 10000): integers, resolution 1e-4
 DECIMALS = 4              # embedding values, logits and probabilities keep 4 decimals (error at most 5e-5)
 NORM_DECIMALS = 3
-MAX_TOKENS = 128          # every head's pattern grows with the square of the prompt: 128 tokens on SmolLM2 is ~9 MB
+MAX_TOKENS = 128          # every head's pattern grows with the square of the prompt: 128 tokens on SmolLM2 is 6.7 MB
 CANDIDATES = 5            # top candidates kept per generated step
 
 

@@ -58,11 +58,14 @@
     const labelW = o.rowLabelWidth || 8 * Math.max(...o.rowLabels.map((s) => short(s, 12).length)) + 10;
     const colLabelH = o.colLabels ? 7 * Math.max(...o.colLabels.map((s) => short(s, 12).length)) + 12 : 0;
     const left = 22 + labelW, top = 22 + colLabelH;
-    const width = left + o.cols * o.cellW + 10, height = top + o.rows * o.cellH + 10;
+    // A short prompt makes a small grid: leave room for the axis titles (about 7 px a character) all the same.
+    const plotW = Math.max(o.cols * o.cellW, 7 * o.colTitle.length), plotH = Math.max(o.rows * o.cellH,
+                                                                                        7 * o.rowTitle.length);
+    const width = left + plotW + 10, height = top + plotH + 10;
     const svg = svgNode("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img",
                                  "aria-label": o.describe, "shape-rendering": "crispEdges" });
     svg.appendChild(svgNode("text", { x: left, y: 14, "font-size": 13 }, o.colTitle));
-    svg.appendChild(svgNode("text", { transform: `translate(14,${top + (o.rows * o.cellH) / 2}) rotate(-90)`,
+    svg.appendChild(svgNode("text", { transform: `translate(14,${top + plotH / 2}) rotate(-90)`,
                                       "text-anchor": "middle", "font-size": 13 }, o.rowTitle));
     o.rowLabels.forEach((label, r) => svg.appendChild(svgNode("text", {
       x: left - 6, y: top + (r + 0.5) * o.cellH + 4, "text-anchor": "end", "font-size": 12 }, short(label, 12))));
