@@ -28,10 +28,13 @@ test-fast: setup
 	$(PY) -m pytest tests -m "not slow and not browser" -p no:cacheprovider
 
 # Committed notebooks carry no outputs (nbval re-runs them; outputs would only bloat diffs). The notebook's kernelspec
-# stays: without it JupyterLab asks the learner to pick a kernel.
+# stays: without it JupyterLab asks the learner to pick a kernel. So do two cell metadata keys: `tags` and `jupyter`
+# (`source_hidden` collapses the test cells, tagged "test", that drive a second copy of a widget for nbval).
 strip: setup
 	.venv/bin/jupyter nbconvert --clear-output --ClearMetadataPreprocessor.enabled=True \
-		--ClearMetadataPreprocessor.clear_notebook_metadata=False --inplace notebooks/*.ipynb
+		--ClearMetadataPreprocessor.clear_notebook_metadata=False \
+		--ClearMetadataPreprocessor.preserve_cell_metadata_mask=tags \
+		--ClearMetadataPreprocessor.preserve_cell_metadata_mask=jupyter --inplace notebooks/*.ipynb
 
 lint: setup
 	.venv/bin/ruff check llmviz tests benchmarks

@@ -48,6 +48,10 @@ CELL_STATE = """() => {
     stderr: cells.flatMap(cell => cell.model.outputs.toJSON())
                  .filter(output => output.output_type === 'stream' && output.name === 'stderr')
                  .map(output => String(output.text).slice(0, 200)),
+    // Cells tagged "test" drive a second copy of a widget for nbval: collapsed on screen, out of the learner's way.
+    tests: cells.filter(cell => (cell.model.getMetadata('tags') || []).includes('test')).length,
+    testsShown: cells.filter(cell => (cell.model.getMetadata('tags') || []).includes('test') && !cell.inputHidden)
+                     .map(cell => cell.model.sharedModel.getSource().slice(0, 80)),
   };
 }"""
 
@@ -183,6 +187,8 @@ def test_notebook_renders_and_responds(lab, page, name):
     state = run_all(page)
     assert not state["errors"], f"{name}: error outputs {state['errors']}"
     assert not state["stderr"], f"{name}: warnings printed to stderr {state['stderr']}"
+    assert state["tests"] > 0 and not state["testsShown"], \
+        f"{name}: {state['tests']} test cells, of which these are not collapsed: {state['testsShown']}"
     page.wait_for_timeout(1000)
     assert_everything_shown(name, page.evaluate(INVENTORY))
     assert page.locator(".jp-OutputArea-output .widget-slider").count() > 0, f"{name}: no slider to move"
