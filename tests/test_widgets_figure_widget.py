@@ -1,26 +1,38 @@
 """figure_widget.py: the widgets' FigureWidget loads plotly's bundle outside anywidget's 2-second start-up deadline,
-shares one import per page, and is what every widget module builds."""
+gets it from one widget per kernel, shares one import per page, and is what every widget module builds."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+import ipywidgets
 import plotly
 import plotly.graph_objects as go
 
-from llmviz.viz.widgets.figure_widget import FigureWidget
+from llmviz.viz.widgets.figure_widget import FigureWidget, shared_bundle
 
 WIDGETS = Path(__file__).resolve().parents[1] / "llmviz" / "viz" / "widgets"
 
 
-def test_the_bundle_travels_as_a_trait_and_the_module_is_a_small_shim():
+def test_the_bundle_travels_once_per_kernel_and_the_module_is_a_small_shim():
     figure = FigureWidget(go.Figure(go.Bar(y=[1, 2, 3])))
+    other = FigureWidget(go.Figure(go.Scatter(y=[3, 2, 1])))
     bundle = (Path(plotly.__file__).parent / "package_data" / "widgetbundle.js").read_text(encoding="utf-8")
-    state = figure.get_state()
-    assert state["_plotly_bundle"] == bundle  # plotly's own front end, byte for byte
+    state, other_state = figure.get_state(), other.get_state()
+    # both figures reference one PlotlyBundle widget, which holds plotly's own front end byte for byte
+    assert state["_bundle"] == other_state["_bundle"] == f"IPY_MODEL_{shared_bundle().model_id}"
+    assert shared_bundle().get_state()["source"] == bundle
+    assert all(len(str(value)) < 100_000 for value in state.values())  # no copy of the bundle in the figure itself
     assert len(state["_esm"]) < 4_000 < len(bundle)  # what anywidget imports inside its deadline is a few KB
     assert list(figure.data[0].y) == [1, 2, 3] and isinstance(figure, go.FigureWidget)
+
+
+def test_a_closed_bundle_is_made_again():
+    first = shared_bundle().model_id
+    ipywidgets.Widget.close_all()
+    figure = FigureWidget(go.Figure(go.Bar(y=[1])))
+    assert figure.get_state()["_bundle"] == f"IPY_MODEL_{shared_bundle().model_id}" != f"IPY_MODEL_{first}"
 
 
 def test_initialize_does_not_wait_for_the_bundle_and_render_does():
