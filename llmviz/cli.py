@@ -3,6 +3,7 @@
     llmviz explain "The cat sat on the"     tokens and ids, the top 10 next tokens, a greedy continuation
     llmviz figure attention "The cat sat" -o attn.png   one head's attention pattern as a print-ready image
     llmviz figure next-token "The cat sat" -o bars.svg  the next-token probabilities (PNG, SVG or PDF)
+    llmviz figure pipeline -o pipeline.png --stage 04_attention   the course's pipeline diagram, for slides
     llmviz export "The cat sat on the" -o trace.html   one self-contained interactive page of the whole run
     llmviz models                           the named models and whether each is ready
     llmviz prepare-smollm2                  convert SmolLM2's GGUF into its local cache (set-up does this)
@@ -26,7 +27,7 @@ from llmviz.viz.attention import attention_heatmap
 from llmviz.viz.decoding import probability_bars
 from llmviz.viz.style import readable_tokens
 
-FIGURE_KINDS = ("attention", "next-token")
+FIGURE_KINDS = ("attention", "next-token", "pipeline")
 
 
 @dataclass
@@ -88,6 +89,13 @@ def _cmd_figure(args) -> int:
     # matplotlib only for this command: `explain` should not pay for importing it (and building its font cache)
     from llmviz.viz.printable import save_static
 
+    if args.kind == "pipeline":  # no model and no prompt: the course's stage list drawn
+        from llmviz.viz.pipeline_figure import save_pipeline
+        print(f"wrote {save_pipeline(args.out, current=args.stage)}")
+        return 0
+    if args.text is None:
+        raise ValueError(f"figure {args.kind} needs a prompt: llmviz figure {args.kind} \"The cat sat\" -o out.png")
+
     lm = load(args.model, device=args.device)
     path = save_static(figure(lm, args.kind, args.text, layer=args.layer, head=args.head, top=args.top), args.out)
     print(f"wrote {path}")
@@ -135,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         description="Write one figure of a prompt as a static image for slides and "
                                         "handouts, drawn from the same data as the notebooks' interactive figure.")
     figure_parser.add_argument("kind", choices=FIGURE_KINDS, help="which figure: " + ", ".join(FIGURE_KINDS))
-    figure_parser.add_argument("text", help="the prompt, e.g. \"The cat sat on the\"")
+    figure_parser.add_argument("text", nargs="?", help="the prompt, e.g. \"The cat sat on the\" (not for pipeline)")
     figure_parser.add_argument("-o", "--out", required=True, help="the image file: .png, .svg or .pdf")
     figure_parser.add_argument("--model", default=DEFAULT_MODEL,
                                help=f"a named model ({', '.join(MODELS)}) or a local folder (default: tiny)")
@@ -143,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     figure_parser.add_argument("--head", type=int, default=0, help="attention: the head (default 0)")
     figure_parser.add_argument("--top", type=int, default=10, help="next-token: how many bars (default 10)")
     figure_parser.add_argument("--device", default=None, help="cpu (default), cuda, mps or auto")
+    figure_parser.add_argument("--stage", default=None, help="pipeline: the notebook to highlight, e.g. 04_attention")
     figure_parser.set_defaults(run=_cmd_figure, max_new_tokens=0)
     export_parser = commands.add_parser("export", help="write one self-contained interactive HTML page of a run",
                                         description="Write a prompt's run as one HTML file that needs no other file "

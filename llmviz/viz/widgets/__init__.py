@@ -11,6 +11,7 @@ from llmviz.viz.widgets.common import PredictReveal, run_safely, show_error
 from llmviz.viz.widgets.detokenization import stream_explorer
 from llmviz.viz.widgets.embeddings import closest_token_checkpoint, neighbour_explorer
 from llmviz.viz.widgets.feed_forward import NeuronExplorer, firing_checkpoint
+from llmviz.viz.widgets.frame import you_are_here
 from llmviz.viz.widgets.interventions import AblationExplorer, one_token
 from llmviz.viz.widgets.logits import temperature_explorer
 from llmviz.viz.widgets.loop import loop_explorer
@@ -36,4 +37,5 @@ __all__ = ["AblationExplorer", "AttentionExplorer", "LensExplorer", "NeuronExplo
            "filter_explorer", "firing_checkpoint", "layer_norm_before_after", "lens_checkpoint", "loop_explorer",
            "merge_explorer", "neighbour_explorer", "next_token_guess", "one_token", "patching_flips", "prompt_model",
            "run_safely", "show_error", "speculative_explorer", "stream_explorer", "sweep_with_progress",
-           "temperature_explorer", "top_heads", "tour_data", "tour_view", "word_order_checkpoint", "word_order_keys"]
+           "temperature_explorer", "top_heads", "tour_data", "tour_view", "word_order_checkpoint", "word_order_keys",
+           "you_are_here"]
