@@ -63,8 +63,9 @@ def stage_shapes(notebook: str, lm) -> list[tuple[str, str, str | None]]:
 
 
 def shape_line(notebook: str, lm) -> str:
-    """The frame's one line of shapes, e.g. 'ids [1, T] → embed [1, T, 64]'."""
-    return " → ".join(f"{label} {shape}" for label, shape, _ in stage_shapes(notebook, lm))
+    """The frame's one line of shapes, e.g. 'text → ids [1, T] → embed [1, T, 64]' or '... → next_id (one id)'."""
+    words = {"text": "", "one id": " (one id)"}
+    return " → ".join(label + words.get(shape, f" {shape}") for label, shape, _ in stage_shapes(notebook, lm))
 
 
 @dataclass(frozen=True)
