@@ -5,7 +5,8 @@ wrap the result once in `plotly.graph_objects.FigureWidget(fig)` and later chang
 `fig.batch_update()`. Colours, fonts and token labels come from `llmviz.viz.style`; `llmviz.viz.adapters` turns the
 library's records (beam trees, sampling records, traces, the logit lens) into builder arguments.
 `llmviz.viz.printable` redraws a builder's figure as a print-ready image with matplotlib; it is not imported here,
-so a notebook never loads matplotlib.
+so a notebook never loads matplotlib. `llmviz.viz.pipeline` draws every notebook's "you are here" diagram as SVG
+(`llmviz.viz.pipeline_figure`, with matplotlib, for slides), from the stage list in `llmviz.course`.
 
     01 token_table, token_comparison, segmentation_lattice     06 layer_norm_stats, line_by_layer, logit_lens_grid
     02 vector_heatmap, embedding_map, similarity_matrix         07 probability_bars, probability_comparison
