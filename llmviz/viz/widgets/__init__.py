@@ -1,5 +1,6 @@
 """The widgets: one module per notebook, each wiring controls to `llmviz` calls and the figure builders of
-`llmviz.viz`, plus common.py (the error display, the prompt check and `PredictReveal`, the one checkpoint widget).
+`llmviz.viz`, plus common.py (the error display, the prompt check and `PredictReveal`, the one checkpoint widget)
+and quiz.py (the self-checking `Quiz`).
 
 Widgets build their figure once and update traces in place; only a new prompt or sample re-runs the model. Every
 callback reports errors inside the widget (common.run_safely). Notebooks import what they use from here.
@@ -23,6 +24,7 @@ from llmviz.viz.widgets.patching import (
            top_heads,
 )
 from llmviz.viz.widgets.positional import PositionExplorer, word_order_checkpoint, word_order_keys
+from llmviz.viz.widgets.quiz import QuestionCard, Quiz
 from llmviz.viz.widgets.residuals import LensExplorer, layer_norm_before_after, lens_checkpoint
 from llmviz.viz.widgets.sampling import filter_explorer
 from llmviz.viz.widgets.speculative import speculative_explorer
@@ -32,10 +34,11 @@ from llmviz.viz.widgets.tour import Tour, default_model, default_prompt, next_to
 from llmviz.viz.widgets.tour_figure import tour_data
 
 __all__ = ["AblationExplorer", "AttentionExplorer", "LensExplorer", "NeuronExplorer", "PatchingExplorer",
-           "PositionExplorer", "PredictReveal", "SteeringExplorer", "Tour", "attention_guess", "attribution_by_layer",
-           "bpe_trainer", "capture_patterns", "closest_token_checkpoint", "default_model", "default_prompt",
-           "filter_explorer", "firing_checkpoint", "layer_norm_before_after", "lens_checkpoint", "loop_explorer",
-           "merge_explorer", "neighbour_explorer", "next_token_guess", "one_token", "patching_flips", "prompt_model",
-           "run_safely", "show_error", "speculative_explorer", "stream_explorer", "sweep_with_progress",
-           "temperature_explorer", "top_heads", "tour_data", "tour_view", "word_order_checkpoint", "word_order_keys",
+           "PositionExplorer", "PredictReveal", "QuestionCard", "Quiz", "SteeringExplorer", "Tour", "attention_guess",
+           "attribution_by_layer", "bpe_trainer", "capture_patterns", "closest_token_checkpoint", "default_model",
+           "default_prompt", "filter_explorer", "firing_checkpoint", "layer_norm_before_after", "lens_checkpoint",
+           "loop_explorer", "merge_explorer", "neighbour_explorer", "next_token_guess", "one_token", "patching_flips",
+           "prompt_model", "run_safely", "show_error", "speculative_explorer", "stream_explorer",
+           "sweep_with_progress", "temperature_explorer", "top_heads", "tour_data", "tour_view",
+           "word_order_checkpoint", "word_order_keys",
            "you_are_here"]
