@@ -29,6 +29,10 @@ def _choice(id, objective, text, choices, right, explanation) -> MultipleChoice:
     return MultipleChoice(id, objective, text, tuple(order), order.index(right), explanation)
 
 
+def _tokens(n: int) -> str:
+    return f"{n} token" if n == 1 else f"{n} tokens"
+
+
 def _pieces(lm, text: str) -> str:
     return " · ".join(lm.to_str_tokens(text))
 
@@ -41,15 +45,16 @@ def tokenization_questions(lm) -> list:
     return [
         Numeric("tokens-in-a-word", "tokenization",
                 f"How many tokens does this model's tokenizer split the word '{word}' into?", n,
-                f"{n}: {_pieces(lm, word)}. BPE keeps a word whole only when it was frequent in the tokenizer's "
-                "training text; rarer words are built from pieces."),
+                f"It splits into {_pieces(lm, word)}. BPE keeps a word whole only when it was frequent in the "
+                "tokenizer's training text; rarer words are built from pieces."),
         _choice("tokens-across-languages", "tokenization",
                 "'butterfly' (English) and 'Schmetterling' (German) mean the same. Which one takes more tokens here "
                 "(each with a space before it, as inside a sentence)?",
                 ["'butterfly' takes more", "'Schmetterling' takes more", "the same"], more,
-                f"' butterfly' is {n_en} token(s) ({_pieces(lm, english)}); ' Schmetterling' is {n_de} "
-                f"({_pieces(lm, german)}). A tokenizer trained mostly on English text cuts other languages into more "
-                "pieces, so the same meaning costs more tokens: more compute and less of the context window."),
+                f"' butterfly' is {_tokens(n_en)} ({_pieces(lm, english)}); ' Schmetterling' is "
+                f"{_tokens(n_de)} ({_pieces(lm, german)}). A tokenizer trained mostly on English text cuts other "
+                "languages into more pieces, so the same meaning costs more tokens: more compute and less of the "
+                "context window."),
     ]
 
 
@@ -67,7 +72,7 @@ def embedding_questions(lm, cache, ids_repeat, cache_repeat) -> list:
     return [
         Numeric("embedding-width", "embeddings",
                 "How many numbers make up one token's embedding vector in this model (its d_model)?", d_model,
-                f"{d_model}: the captured `hook_embed` has shape [batch, pos, {d_model}]. Every token id selects "
+                f"The captured `hook_embed` has shape [batch, pos, {d_model}]. Every token id selects "
                 f"one row of a [{lm.d_vocab} × {d_model}] embedding matrix."),
         _choice("same-token-two-positions", "embeddings",
                 f"In ' dog chased dog', the token {token} appears at positions 0 and 2. Is the vector that block 0 "
@@ -100,7 +105,7 @@ def attention_questions(lm, cache, tokens) -> list:
                 + ". Each head has its own pattern; this is the most focused head of the model on this prompt."),
         Numeric("heads-per-layer", "attention", "How many attention heads does each layer of this model have?",
                 patterns.shape[1],
-                f"{patterns.shape[1]}: the pattern `hook_pattern` has shape [batch, head, query_pos, key_pos] = "
+                f"The captured `hook_pattern` has shape [batch, head, query_pos, key_pos] = "
                 f"{list(cache['pattern', 0].shape)}. Each head attends on its own, then their outputs are "
                 "concatenated and projected."),
     ]
@@ -159,8 +164,8 @@ def sampling_questions(lm, logits) -> list:
     return [
         Numeric("top-p-survivors", "sampling",
                 f"With top-p 0.9 at temperature 1, how many tokens can be sampled after '{PROMPT}'?", len(kept),
-                f"{len(kept)}: top-p keeps the most likely tokens until their probabilities add up to at least 0.9 "
-                f"(here {mass:.1%}); the rest are removed and the kept ones renormalised."),
+                "Top-p keeps the most likely tokens until their probabilities add up to at least 0.9 (here "
+                f"{len(kept)} tokens hold {mass:.1%}); the rest are removed and the kept ones renormalised."),
         _choice("same-seed", "sampling",
                 f"A token is sampled after '{PROMPT}' at temperature 1 with seed 0, and then again with seed 0. "
                 "What comes out?", [same, "Usually a different token"],
@@ -193,8 +198,7 @@ def loop_questions(lm) -> list:
         Numeric("positions-fed", "loop",
                 f"With the KV cache, how many positions does the model process at step 3 of generating after "
                 f"'{PROMPT}' (step 0 read the prompt)?", cached.steps[3].input_positions,
-                f"{cached.steps[3].input_positions}: only the newest token; every earlier position's keys and values "
-                "come from the cache."),
+                "Only the newest token; the keys and values of every earlier position come from the cache."),
     ]
 
 

@@ -92,8 +92,8 @@ class Quiz(widgets.VBox):
             if card.question.objective != shown:  # a heading where the course's objective changes
                 shown = card.question.objective
                 name, notebooks = OBJECTIVES[shown]
-                children.append(widgets.HTML(f"<h4>{html.escape(name)} "
-                                             f"<small>(notebook {', '.join(notebooks)})</small></h4>"))
+                where = f"notebook{'s' if len(notebooks) > 1 else ''} {', '.join(notebooks)}"
+                children.append(widgets.HTML(f"<h4>{html.escape(name)} <small>({where})</small></h4>"))
             children.append(card)
         self.score = widgets.HTML()
         self.name = widgets.Text(description="Your name:", placeholder="optional; it goes in the file",
