@@ -2,7 +2,8 @@
 of the learner's answers as a small JSON or CSV file for the teacher. Nothing is sent anywhere.
 
 questions.py holds the question types and their grading, bank.py builds the course's questions from a model,
-answers.py keeps a learner's answers and writes them out. The widget lives in llmviz.viz.widgets.quiz.
+answers.py keeps a learner's answers and writes them out, and summary.py sums a class's exported files for the
+teacher (`python -m llmviz.quiz.summary quiz-answers-*.csv`). The widget lives in llmviz.viz.widgets.quiz.
 """
 
 from llmviz.quiz.answers import AnswerSheet
