@@ -136,6 +136,15 @@ def test_attention_answers_match_a_hand_recomputed_pattern(models, bank):
     assert q.expected == f"{lm.to_str_tokens(PROMPT)[top]} (position {top})"
 
 
+def test_a_rope_model_reads_the_same_vector_at_both_positions(random_llama_lm):
+    """Llama adds no position vector: block 0 reads the token's embedding row alone, so the answer flips to yes."""
+    lm = random_llama_lm
+    [question] = [q for q in question_bank(lm, objectives="embeddings")["embeddings"]
+                  if q.id == "same-token-two-positions"]
+    assert not [n for n, _ in lm.model.named_parameters() if "position" in n or "wpe" in n]  # no position vectors
+    assert question.expected == "Yes, exactly the same" and "RoPE" in question.explanation
+
+
 def test_mlp_answers_come_from_the_weights(models, bank):
     lm, _ = models
     assert bank["mlp-width"].answer == lm.model.transformer.h[0].mlp.c_fc.weight.shape[1]  # Conv1D: (in, out)

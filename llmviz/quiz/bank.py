@@ -114,15 +114,16 @@ def attention_questions(lm, cache, tokens) -> list:
 def mlp_questions(lm, cache) -> list:
     d_mlp = cache["blocks.0.mlp.hook_post"].shape[-1]
     lowest = min(float(cache[f"blocks.{layer}.mlp.hook_post"].min()) for layer in range(lm.n_layers))
-    can = "Yes, slightly negative values occur"
+    can = "Yes, it can be negative"
     return [
         Numeric("mlp-width", "mlp", "How many neurons does one MLP layer of this model have (its hidden width)?",
-                d_mlp, f"{d_mlp} = {d_mlp / lm.d_model:g} × d_model ({lm.d_model}): the MLP expands each token's "
+                d_mlp, f"{d_mlp} = {d_mlp / lm.d_model:.3g} × d_model ({lm.d_model}): the MLP expands each token's "
                 "vector, applies the activation, and projects back."),
         _choice("activation-sign", "mlp", "After the MLP's activation function, can a neuron's output be negative?",
                 ["No, like ReLU it is 0 or more", can], can if lowest < 0 else "No, like ReLU it is 0 or more",
                 f"The smallest activation in any layer on '{PROMPT}' is {lowest:.3f}. GELU (GPT-2) dips to about "
-                "-0.17 for small negative inputs, and SwiGLU (Llama) multiplies two branches, so either sign occurs."),
+                "-0.17 for small negative inputs; SwiGLU (Llama) multiplies two branches, so either sign occurs, "
+                "at any size. Only ReLU is never negative."),
     ]
 
 
