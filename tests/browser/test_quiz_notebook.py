@@ -56,6 +56,8 @@ def test_quiz_grades_and_explains_only_after_check(lab, page, notebook_copy, nam
     page.get_by_label("Your name:").fill('Ann,"<b>x</b>')
     page.get_by_role("button", name="Export my answers").click()
     page.get_by_text("Nothing was sent anywhere").wait_for(timeout=10_000)
+    page.get_by_role("button", name="Export my answers").scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "13_course_quiz-exported.png"))
     [path] = list((notebook_copy / "notebooks").glob("quiz-answers-*.csv"))
     rows = list(csv.DictReader(path.open(newline="", encoding="utf-8")))
     assert rows[0]["learner"] == 'Ann,"<b>x</b>' and (rows[0]["response"], rows[0]["correct"]) == ("0", "no")

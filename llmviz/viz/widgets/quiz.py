@@ -102,6 +102,7 @@ class Quiz(widgets.VBox):
                                                  tooltips=["a table, opens in a spreadsheet", "structured text"],
                                                  style={"button_width": "auto", "description_width": "initial"})
         self.export_button = widgets.Button(description="Export my answers", icon="download",
+                                            layout={"width": "max-content"},
                                             tooltip="write your answers to a file next to this notebook; "
                                                     "nothing is sent anywhere")
         self.saved = widgets.HTML()
