@@ -125,6 +125,9 @@ STAGES: tuple[Stage, ...] = (
 )
 
 BY_NOTEBOOK = {stage.notebook: stage for stage in STAGES}
+# Notebooks of the course that are not a stage: the course quiz reviews every stage (a pre-test and a post-test), so
+# it has no place in the pipeline and opens with its own introduction instead of the frame.
+REVIEW_NOTEBOOKS = ("13_course_quiz",)
 ROLES = ("overview", "pipeline", "alternative", "edit")
 
 

@@ -14,7 +14,7 @@ import pytest
 from llmviz import course, names
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb") if p.stem not in course.REVIEW_NOTEBOOKS)
 GLOSSARY = (ROOT / "notebooks" / course.GLOSSARY).resolve()
 FIRST_CELLS = 6  # "the top": the frame's call sits among a notebook's first cells
 
@@ -46,6 +46,7 @@ def loaded_model(path: Path) -> str:
 
 def test_every_stage_has_its_notebook_and_every_notebook_its_stage():
     assert [s.notebook for s in course.STAGES] == [p.stem for p in NOTEBOOKS]
+    assert all((ROOT / "notebooks" / f"{name}.ipynb").exists() for name in course.REVIEW_NOTEBOOKS)
     assert len({s.short for s in course.STAGES}) == len(course.STAGES)
     for stage in course.STAGES:
         assert stage.role in course.ROLES and stage.minutes > 0 and len(stage.objectives) == 3
