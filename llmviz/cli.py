@@ -3,13 +3,16 @@
     llmviz explain "The cat sat on the"     tokens and ids, the top 10 next tokens, a greedy continuation
     llmviz figure attention "The cat sat" -o attn.png   one head's attention pattern as a print-ready image
     llmviz figure next-token "The cat sat" -o bars.svg  the next-token probabilities (PNG, SVG or PDF)
+    llmviz figure logit-lens "The cat sat" -o lens.pdf  each layer's top guess for the next token
+    llmviz figure bpe " unbelievable" -o merges.svg     the BPE merge steps of the model's tokenizer
     llmviz figure pipeline -o pipeline.png --stage 04_attention   the course's pipeline diagram, for slides
     llmviz export "The cat sat on the" -o trace.html   one self-contained interactive page of the whole run
     llmviz models                           the named models and whether each is ready
     llmviz prepare-smollm2                  convert SmolLM2's GGUF into its local cache (set-up does this)
 
 `explain` computes everything into an `Explanation` first and formats it second, so tests check the numbers,
-not the layout. It never prints tracebacks for bad input: errors become one line on stderr and exit code 2.
+not the layout; `figure` builds its figures in `llmviz.slides`. It never prints tracebacks for bad input: errors
+become one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -17,17 +20,17 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from llmviz.decoding.forward import next_token_logits
 from llmviz.models import load
 from llmviz.registry import DEFAULT_MODEL, MODELS, ModelLoadError
-from llmviz.viz.attention import attention_heatmap
-from llmviz.viz.decoding import probability_bars
-from llmviz.viz.style import readable_tokens
+from llmviz.slides import FIGURE_KINDS as MODEL_FIGURE_KINDS
+from llmviz.slides import figure
 
-FIGURE_KINDS = ("attention", "next-token", "pipeline")
+FIGURE_KINDS = (*MODEL_FIGURE_KINDS, "pipeline")  # the pipeline is drawn from the course's stage list, no model
 
 
 @dataclass
@@ -69,25 +72,9 @@ def _cmd_explain(args) -> int:
     return 0
 
 
-def figure(lm, kind: str, text: str, layer: int = 0, head: int = 0, top: int = 10):
-    """The interactive figure of `kind` for a prompt, from one real forward: 'attention' (one head's pattern) or
-    'next-token' (the `top` most probable next tokens, the greedy one highlighted). A plotly Figure."""
-    if kind == "attention":
-        if not (0 <= layer < lm.n_layers and 0 <= head < lm.n_heads):
-            raise ValueError(f"--layer must be in 0..{lm.n_layers - 1} and --head in 0..{lm.n_heads - 1} for "
-                             f"{lm.name}; got layer {layer}, head {head}.")
-        _, cache = lm.run_with_cache(text, names=[f"blocks.{layer}.attn.hook_pattern"])
-        return attention_heatmap(cache["pattern", layer][0, head], readable_tokens(lm.to_str_tokens(text)),
-                                 title=f"{lm.name}, layer {layer}, head {head}: where each token looks")
-    probs = torch.softmax(next_token_logits(lm, text).float(), dim=-1)  # [vocab]
-    best = probs.topk(min(top, probs.numel()))
-    return probability_bars(readable_tokens(lm.to_str_tokens(best.indices.tolist())), best.values, highlight=0,
-                            title=f"{lm.name}: the next token after {text!r}")
-
-
 def _cmd_figure(args) -> int:
     # matplotlib only for this command: `explain` should not pay for importing it (and building its font cache)
-    from llmviz.viz.printable import save_static
+    from llmviz.viz.printable import FORMATS, save_static
 
     if args.kind == "pipeline":  # no model and no prompt: the course's stage list drawn
         from llmviz.viz.pipeline_figure import save_pipeline
@@ -95,7 +82,8 @@ def _cmd_figure(args) -> int:
         return 0
     if args.text is None:
         raise ValueError(f"figure {args.kind} needs a prompt: llmviz figure {args.kind} \"The cat sat\" -o out.png")
-
+    if Path(args.out).suffix.lower() not in FORMATS:  # before loading a model, so the mistake costs nothing
+        raise ValueError(f"Cannot write {args.out!r}: end the file name in {', '.join(FORMATS)}.")
     lm = load(args.model, device=args.device)
     path = save_static(figure(lm, args.kind, args.text, layer=args.layer, head=args.head, top=args.top), args.out)
     print(f"wrote {path}")
@@ -143,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
                                         description="Write one figure of a prompt as a static image for slides and "
                                         "handouts, drawn from the same data as the notebooks' interactive figure.")
     figure_parser.add_argument("kind", choices=FIGURE_KINDS, help="which figure: " + ", ".join(FIGURE_KINDS))
-    figure_parser.add_argument("text", nargs="?", help="the prompt, e.g. \"The cat sat on the\" (not for pipeline)")
+    figure_parser.add_argument("text", nargs="?", help="the prompt, e.g. \"The cat sat on the\" (bpe: a word or a "
+                               "phrase; pipeline: none)")
     figure_parser.add_argument("-o", "--out", required=True, help="the image file: .png, .svg or .pdf")
     figure_parser.add_argument("--model", default=DEFAULT_MODEL,
                                help=f"a named model ({', '.join(MODELS)}) or a local folder (default: tiny)")

@@ -44,7 +44,7 @@ def test_the_heatmap_keeps_the_token_ticks_and_the_first_row_on_top(tiny_lm):
     assert [t.get_text() for t in ax.get_xticklabels()] == list(fig.layout.xaxis.ticktext) == tokens
     assert [t.get_text() for t in ax.get_yticklabels()] == tokens
     assert ax.get_ylim()[0] > ax.get_ylim()[1]  # inverted: query 0 on top, as in the notebook
-    assert ax.get_title() == "Layer 0\nhead 1" and ax.get_xlabel() == fig.layout.xaxis.title.text
+    assert ax.get_title(loc="left") == "Layer 0\nhead 1" and ax.get_xlabel() == fig.layout.xaxis.title.text
 
 
 def test_the_bars_are_the_figures_heights_and_colours():
@@ -84,7 +84,7 @@ def test_llmviz_figure_writes_the_models_attention(tmp_path, capsys, tiny_lm):
     out = tmp_path / "attn.png"
     assert main(["figure", "attention", PROMPT, "-o", str(out), "--layer", "1", "--head", "2"]) == 0
     assert out.read_bytes().startswith(b"\x89PNG") and str(out) in capsys.readouterr().out
-    from llmviz.cli import figure
+    from llmviz.slides import figure
     drawn = np.ma.filled(heatmap_of(figure(tiny_lm, "attention", PROMPT, layer=1, head=2)).get_array(), np.nan)
     _, cache = tiny_lm.run_with_cache(PROMPT)  # an independent forward with every name kept
     expected = cache["pattern", 1][0, 2].numpy()
@@ -95,7 +95,7 @@ def test_llmviz_figure_writes_the_models_attention(tmp_path, capsys, tiny_lm):
 
 def test_llmviz_figure_next_token_and_its_errors(tmp_path, capsys, tiny_lm):
     assert main(["figure", "next-token", PROMPT, "-o", str(tmp_path / "bars.svg"), "--top", "5"]) == 0
-    from llmviz.cli import figure
+    from llmviz.slides import figure
     bars = [p.get_height() for p in static_figure(figure(tiny_lm, "next-token", PROMPT, top=5)).axes[0].patches]
     with torch.no_grad():
         probs = torch.softmax(tiny_lm.model(tiny_lm.to_tokens(PROMPT)).logits[0, -1], -1)

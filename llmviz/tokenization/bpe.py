@@ -5,7 +5,9 @@ pre-tokenized into chunks (" cat", "'s", ...) by the tokenizer's own components;
 each byte a printable character (GPT-2's table, so a space is "Ġ"); then the merge with the lowest rank (the
 earliest learned) is applied to every occurrence, again and again, until no adjacent pair has a merge. The merge
 loop is ours, in Python, and its ids are tested against the tokenizer's own. This works for any byte-level BPE
-(GPT-2, the shipped tiny model, SmolLM2). It does not train (bpe_train.py does) and draws nothing.
+(GPT-2, the shipped tiny model, SmolLM2). `merge_timeline` orders the steps of every chunk into one sequence for the
+whole text, the order the merge explorer's slider and the static merge figure show. It does not train (bpe_train.py
+does) and draws nothing (llmviz.viz.merges does).
 """
 
 from __future__ import annotations
@@ -150,3 +152,46 @@ def replay(tokenizer, text: str) -> BPEReplay:
     return BPEReplay(text=text, normalized="".join(normalized_parts), chunks=chunks, tokens=tokens,
                      ids=[i for c in chunks for i in c.ids],
                      readable=[t if c.special else readable_bytes(token_bytes(t)) for c in chunks for t in c.tokens])
+
+
+@dataclass
+class MergeState:
+    """The whole text after global merge step `step` (0: bytes, nothing merged)."""
+    step: int
+    merge: MergeStep | None  # the rule applied at this step (pair, rank, merged), None at step 0
+    occurrences: int  # how many places in the whole text the rule merged
+    pieces: list[str]  # raw vocabulary strings, e.g. 'Ġt'
+    spans: list[tuple[int, int]]  # each piece's byte offsets [start, end) in the text's bytes
+    new: list[bool]  # True for the pieces this step's merge created
+
+
+def merge_timeline(rep) -> list[MergeState]:
+    """Every state of a `BPEReplay` under the global order of its merge rules: len = distinct ranks used + 1."""
+    ranks = sorted({s.rank for c in rep.chunks for s in c.steps})
+    states = []
+    for k in range(len(ranks) + 1):
+        limit = ranks[k - 1] if k else -1
+        pieces, new, widths, merge, count = [], [], [], None, 0
+        for chunk in rep.chunks:
+            if chunk.special or chunk.whole_word:  # matched whole: one piece from the start
+                pieces.append(chunk.tokens[0])
+                new.append(False)
+                widths.append(len(chunk.text.encode("utf-8")))
+                continue
+            done = [s for s in chunk.steps if s.rank <= limit]
+            current = done[-1].pieces if done else [c for c in chunk.byte_chars if c not in chunk.dropped]
+            hit = bool(done) and done[-1].rank == limit
+            if hit:
+                merge, count = done[-1], count + done[-1].occurrences
+            pieces += current
+            new += [hit and p == done[-1].merged for p in current]
+            widths += [len(token_bytes(p)) for p in current]
+        ends = [sum(widths[:i + 1]) for i in range(len(widths))]
+        spans = [(end - w, end) for w, end in zip(widths, ends, strict=True)]
+        states.append(MergeState(k, merge, count, pieces, spans, new))
+    return states
+
+
+def piece_ids(tokenizer, states) -> dict[str, int]:
+    """Every piece any state of a `merge_timeline` shows, mapped to its id in `tokenizer` (a piece -> id table)."""
+    return {p: tokenizer.convert_tokens_to_ids(p) for state in states for p in state.pieces}

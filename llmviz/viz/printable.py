@@ -12,7 +12,9 @@ it is safe inside a notebook. It does not run a model or build data; the builder
 
 from __future__ import annotations
 
+import html
 import re
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -22,16 +24,17 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
-from llmviz.viz.style import MASKED, MASKED_SIGNED
+from llmviz.viz.style import BLUE, MASKED, MASKED_SIGNED, TEXT
 
 FORMATS = (".png", ".svg", ".pdf")
 DPI = 200  # print resolution for PNG; plotly's pixel sizes become inches at 100 per inch
 _TAG = re.compile(r"<[^>]+>")
+TEXT_OPTIONS = dict(parse_math=False)  # a token such as "$x$" is text, not matplotlib mathtext
 
 
 def plain_text(text: str | None) -> str:
-    """Plotly title markup as plain text: '<br>' becomes a new line, other tags go."""
-    return _TAG.sub("", (text or "").replace("<br>", "\n"))
+    """Plotly title markup as plain text: '<br>' becomes a new line, other tags go, escapes ('&lt;') are undone."""
+    return html.unescape(_TAG.sub("", (text or "").replace("<br>", "\n")))
 
 
 def colormap(colorscale, name: str = "llmviz") -> LinearSegmentedColormap:
@@ -65,14 +68,55 @@ def _draw_heatmap(ax, trace: go.Heatmap, layout) -> None:
     bottom, top = (y[-1] + 0.5, y[0] - 0.5) if reversed_y else (y[0] - 0.5, y[-1] + 0.5)
     image = ax.imshow(z, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest",
                       origin="upper" if reversed_y else "lower", extent=(x[0] - 0.5, x[-1] + 0.5, bottom, top))
-    ax.figure.colorbar(image, ax=ax)
+    bar = ax.figure.colorbar(image, ax=ax)
+    if trace.colorbar is not None and trace.colorbar.title is not None:
+        bar.set_label(plain_text(trace.colorbar.title.text), **TEXT_OPTIONS)
+    if trace.text is not None and "%{text}" in (trace.texttemplate or ""):
+        _cell_text(ax, image, np.asarray(trace.text, dtype=object), x, y)
+
+
+def _cell_text(ax, image, text: np.ndarray, x: list, y: list) -> None:
+    """Each cell's text (e.g. the logit lens's top guess) at its centre: white on dark colours, dark on light ones."""
+    z = image.get_array()
+    size = max(5.0, min(9.0, 300 / max(len(x), len(y))))  # points: smaller cells, smaller text
+    for i, j in np.ndindex(text.shape):
+        if not text[i, j] or np.ma.is_masked(z[i, j]):
+            continue
+        red, green, blue, _ = image.cmap(image.norm(z[i, j]))
+        dark = 0.2126 * red + 0.7152 * green + 0.0722 * blue < 0.5  # relative luminance, roughly
+        ax.text(x[j], y[i], plain_text(str(text[i, j])), ha="center", va="center", fontsize=size,
+                color="white" if dark else TEXT, **TEXT_OPTIONS)
+
+
+def _per_bar(value, n: int, default) -> list:
+    """A plotly per-bar property (one value, a list, or None) as n values."""
+    if value is None:
+        return [default] * n
+    return [value] * n if isinstance(value, (str, int, float)) else list(value)
 
 
 def _draw_bars(ax, trace: go.Bar) -> None:
-    heights = np.asarray(trace.y, dtype=np.float64)
-    x = list(trace.x) if trace.x is not None else list(range(len(heights)))
-    color = trace.marker.color if trace.marker is not None and trace.marker.color is not None else "#0072B2"
-    ax.bar(x, heights, color=list(color) if not isinstance(color, str) else color)
+    horizontal = trace.orientation == "h"
+    lengths = np.asarray(trace.x if horizontal else trace.y, dtype=np.float64)  # bar lengths [n]
+    n = len(lengths)
+    where = list(trace.y if horizontal else trace.x) if (trace.y if horizontal else trace.x) is not None \
+        else list(range(n))
+    base = np.asarray(_per_bar(trace.base, n, 0.0), dtype=np.float64)
+    marker = trace.marker
+    colors = _per_bar(marker.color, n, BLUE)
+    edges = _per_bar(marker.line.color, n, "white")
+    widths = [w * 0.75 for w in _per_bar(marker.line.width, n, 0)]  # plotly pixels -> points
+    draw = ax.barh if horizontal else ax.bar
+    bars = draw(where, lengths, 0.8, base, color=colors, edgecolor=edges, linewidth=widths)
+    # Plotly hatches bars that a filter dropped, so they differ by more than colour; so does the print.
+    for patch, shape in zip(bars, _per_bar(marker.pattern.shape, n, ""), strict=True):
+        if shape:
+            patch.set_hatch(shape * 2)
+    if trace.text is not None:
+        for position, start, length, label in zip(where, base, lengths, _per_bar(trace.text, n, ""), strict=True):
+            centre = (start + length / 2, position) if horizontal else (position, start + length / 2)
+            ax.text(*centre, plain_text(str(label)), ha="center", va="center", fontsize=8, color=TEXT,
+                    **TEXT_OPTIONS)
 
 
 def static_figure(fig: go.Figure) -> Figure:
@@ -94,13 +138,21 @@ def static_figure(fig: go.Figure) -> Figure:
         _draw_heatmap(ax, heatmaps[0], layout)
     for trace in bars:
         _draw_bars(ax, trace)
-    for axis, set_ticks, set_labels, rotate in ((layout.xaxis, ax.set_xticks, ax.set_xlabel, 45),
-                                                (layout.yaxis, ax.set_yticks, ax.set_ylabel, 0)):
+    for axis, set_ticks, set_labels, set_limits, rotate in (
+            (layout.xaxis, ax.set_xticks, ax.set_xlabel, ax.set_xlim, 45),
+            (layout.yaxis, ax.set_yticks, ax.set_ylabel, ax.set_ylim, 0)):
         ticks = _ticks(axis)
         if ticks is not None:
-            set_ticks(ticks[0], ticks[1], rotation=rotate, ha="right")
-        set_labels(plain_text(axis.title.text))
-    ax.set_title(plain_text(layout.title.text))
+            set_ticks(ticks[0], [plain_text(t) for t in ticks[1]], rotation=rotate, ha="right", **TEXT_OPTIONS)
+        set_labels(plain_text(axis.title.text), **TEXT_OPTIONS)
+        if axis.range is not None:
+            set_limits(*axis.range)
+    if not heatmaps and layout.yaxis.autorange == "reversed":
+        ax.invert_yaxis()  # e.g. the merge steps: the bytes on top, as in the notebook
+    # matplotlib clips a title wider than the figure; wrap it at about the characters that fit (12 pt: ~7 pt each)
+    fits = max(20, int(width * 72 / 7))
+    title = "\n".join(textwrap.fill(line, fits) for line in plain_text(layout.title.text).split("\n"))
+    ax.set_title(title, loc="left", **TEXT_OPTIONS)
     out.tight_layout()
     return out
 

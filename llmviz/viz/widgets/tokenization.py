@@ -2,69 +2,30 @@
 explorer, a step slider that replays a byte-level BPE tokenizer's merges on a text, one merge rule at a time.
 
 The explorer tokenizes once per Tokenize press (`llmviz.tokenization.bpe.replay`, the tokenizer's own merges in our
-loop) and precomputes every step; the slider only indexes those states and updates the one FigureWidget inside
-`fig.batch_update()`. Step k applies the k-th distinct merge rule the text uses, in the order the tokenizer learned
-them, at every place it occurs: within a chunk BPE applies rules in increasing rank, so this global order gives
-exactly each chunk's own sequence. The trainer calls `llmviz.tokenization.bpe_train.train_bpe`. This module computes
-nothing else (no tokenizing, no training of its own); errors inside a callback appear in the widget's output area.
+loop) and precomputes every step (`merge_timeline`); the slider only indexes those states and updates the one
+FigureWidget inside `fig.batch_update()`, its rows drawn by `llmviz.viz.merges` as the static merge figure's are.
+Step k applies the k-th distinct merge rule the text uses, in the order the tokenizer learned them, at every place it
+occurs: within a chunk BPE applies rules in increasing rank, so this global order gives exactly each chunk's own
+sequence. The trainer calls `llmviz.tokenization.bpe_train.train_bpe`. This module computes nothing else (no
+tokenizing, no training of its own); errors inside a callback appear in the widget's output area.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from llmviz.tokenization.bpe import MergeStep, replay
+from llmviz.tokenization.bpe import MergeState, merge_timeline, piece_ids, replay
 from llmviz.tokenization.bpe_train import train_bpe
-from llmviz.tokenization.bytelevel import readable_bytes, token_bytes
 from llmviz.tokenization.tokenizers import load_tokenizer
-from llmviz.viz.style import GREY, ORANGE, base_layout, plot_text, token_labels
+from llmviz.viz.merges import BYTES_ROW, TOKENS_ROW, byte_bars, merge_bars, step_label, text_bytes
+from llmviz.viz.style import base_layout, token_labels
 from llmviz.viz.tokens import TOKEN_TINTS
 from llmviz.viz.widgets.common import run_safely
 from llmviz.viz.widgets.figure_widget import FigureWidget
 
 BYTE_LEVEL_BPE = ("tiny", "gpt2", "smollm2")  # the tokenizers whose merges `replay` can show
-ROWS = ["bytes", "after step k", "final tokens"]
-
-
-@dataclass
-class MergeState:
-    """The whole text after global merge step `step` (0: bytes, nothing merged)."""
-    step: int
-    merge: MergeStep | None  # the rule applied at this step (pair, rank, merged), None at step 0
-    occurrences: int  # how many places in the whole text the rule merged
-    pieces: list[str]  # raw vocabulary strings, e.g. 'Ġt'
-    spans: list[tuple[int, int]]  # each piece's byte offsets [start, end) in the text's bytes
-    new: list[bool]  # True for the pieces this step's merge created
-
-
-def merge_timeline(rep) -> list[MergeState]:
-    """Every state of a `BPEReplay` under the global order of its merge rules: len = distinct ranks used + 1."""
-    ranks = sorted({s.rank for c in rep.chunks for s in c.steps})
-    states = []
-    for k in range(len(ranks) + 1):
-        limit = ranks[k - 1] if k else -1
-        pieces, new, widths, merge, count = [], [], [], None, 0
-        for chunk in rep.chunks:
-            if chunk.special or chunk.whole_word:  # matched whole: one piece from the start
-                pieces.append(chunk.tokens[0])
-                new.append(False)
-                widths.append(len(chunk.text.encode("utf-8")))
-                continue
-            done = [s for s in chunk.steps if s.rank <= limit]
-            current = done[-1].pieces if done else [c for c in chunk.byte_chars if c not in chunk.dropped]
-            hit = bool(done) and done[-1].rank == limit
-            if hit:
-                merge, count = done[-1], count + done[-1].occurrences
-            pieces += current
-            new += [hit and p == done[-1].merged for p in current]
-            widths += [len(token_bytes(p)) for p in current]
-        ends = [sum(widths[:i + 1]) for i in range(len(widths))]
-        spans = [(end - w, end) for w, end in zip(widths, ends, strict=True)]
-        states.append(MergeState(k, merge, count, pieces, spans, new))
-    return states
+ROWS = [BYTES_ROW, "after step k", TOKENS_ROW]
 
 
 class MergeExplorer(widgets.VBox):
@@ -117,49 +78,30 @@ class MergeExplorer(widgets.VBox):
         self._tok = load_tokenizer(self.tokenizer.value)
         self.replay = replay(self._tok, text)
         self.states = merge_timeline(self.replay)
+        self._ids = piece_ids(self._tok, self.states)
         self.replays += 1
-
-    def _bars(self, state: MergeState, final: bool = False) -> dict:
-        labels = token_labels(state.pieces, byte_level=True)
-        ids = [self._tok.convert_tokens_to_ids(p) for p in state.pieces]
-        colors = [ORANGE if n and not final else TOKEN_TINTS[i % 2] for i, n in enumerate(state.new)]
-        return dict(y=[2 if final else 1] * len(labels), base=[s for s, _ in state.spans],
-                    x=[e - s for s, e in state.spans], marker=dict(color=colors, line=dict(color="white", width=2)),
-                    text=[f"<b>{lab}</b><br>{i}" if final else f"<b>{lab}</b>" for lab, i in zip(labels, ids,
-                                                                                             strict=True)],
-                    customdata=[f"{lab} · id {i} · bytes {s}–{e - 1}" for lab, i, (s, e)
-                                in zip(labels, ids, state.spans, strict=True)])
 
     def _title(self) -> str:
         s, last = self.state, len(self.states) - 1
-        if s.merge is None:
-            head = f"Step 0 of {last}: {len(s.pieces)} bytes, one piece each; no merge yet"
-        else:
-            a, b = token_labels(list(s.merge.pair), byte_level=True)
-            (merged,) = token_labels([s.merge.merged], byte_level=True)
-            head = (f"Step {s.step} of {last}: merge {a} + {b} → {merged} (rank {s.merge.rank}), "
-                    f"{s.occurrences}× · {len(s.pieces)} pieces")
+        head = f"Step 0 of {last}: {len(s.pieces)} bytes, one piece each; no merge yet" if s.merge is None else \
+            f"Step {s.step} of {last}: {step_label(s)} · {len(s.pieces)} pieces"
         tail = " = the tokenizer's own tokens" if s.step == last else ""
         return f"{head}{tail}<br><span style='font-size:14px'>{self.tokenizer.value} tokenizer, " \
                f"lower ranks were learned earlier and are applied first</span>"
 
     def _redraw(self) -> None:
         """Every trace, the axis and the title, for a new text."""
-        first, n = self.states[0], self.states[0].spans[-1][1] if self.states[0].spans else 0
-        data = b"".join(token_bytes(p) for p in first.pieces)
+        n = self.states[0].spans[-1][1] if self.states[0].spans else 0
         with self.figure.batch_update():
-            self.figure.data[0].update(y=[0] * len(data), base=list(range(len(data))), x=[1] * len(data),
-                                       marker=dict(color=GREY, line=dict(color="white", width=2)),
-                                       text=[plot_text(readable_bytes(bytes([b]))) for b in data],
-                                       customdata=[f"byte {i}: 0x{b:02X}" for i, b in enumerate(data)])
-            self.figure.data[2].update(**self._bars(self.states[-1], final=True))
+            self.figure.data[0].update(**byte_bars(text_bytes(self.states), 0))
+            self.figure.data[2].update(**merge_bars(self.states[-1], self._ids, 2, final=True))
             self.figure.update_xaxes(range=[0, max(n, 1)])
             self.figure.layout.width = max(700, min(960, 30 * n + 200))  # a notebook cell is ~960 px wide
             self._update()
 
     def _update(self) -> None:
         with self.figure.batch_update():
-            self.figure.data[1].update(**self._bars(self.state))
+            self.figure.data[1].update(**merge_bars(self.state, self._ids, 1))
             self.figure.layout.title.text = self._title()
             self.figure.layout.yaxis.ticktext = [ROWS[0], f"after step {self.step.value}", ROWS[2]]
 
