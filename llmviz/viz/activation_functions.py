@@ -7,10 +7,12 @@ The caller computes the curves (e.g. torch.nn.functional.gelu on a linspace) and
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 
 from llmviz.viz.inputs import as_array
 from llmviz.viz.style import EXACT, GREY, OKABE_ITO, base_layout, plot_text
+from llmviz.viz.text_alternative import quoted, value_range, with_alt
 
 
 def activation_curves(x, curves, samples=None, title: str = "Activation functions",
@@ -32,7 +34,7 @@ def activation_curves(x, curves, samples=None, title: str = "Activation function
         if len(inputs) != len(outputs):
             raise ValueError(f"`samples` has {len(inputs)} inputs but {len(outputs)} outputs; give pairs.")
         step = max(1, -(-len(inputs) // max_samples))  # ceil: keep at most max_samples points
-        inputs, outputs = inputs[::step], outputs[::step]
+        total, inputs, outputs = len(inputs), inputs[::step], outputs[::step]
     # SVG, not WebGL: a WebGL layer would be drawn over the curves whatever the trace order.
     fig = go.Figure(go.Scatter(x=inputs, y=outputs, mode="markers", name="the model's neurons",
                                marker=dict(size=5, color=GREY, opacity=0.5), showlegend=samples is not None,
@@ -47,4 +49,6 @@ def activation_curves(x, curves, samples=None, title: str = "Activation function
                                  hovertemplate=f"{label}<br>input: %{{x:{EXACT}}}<br>output: %{{y:{EXACT}}}"
                                                "<extra></extra>"))
     fig.update_layout(**base_layout(title, xaxis_title, yaxis_title, height=450, width=750))
-    return fig
+    model = "" if samples is None else \
+        f"; {len(inputs)} of the model's {total} (input, output) pairs shown, inputs {value_range(np.asarray(inputs))}"
+    return with_alt(fig, f"{', '.join(quoted(str(name)) for name in curves)} over inputs {value_range(grid)}{model}")

@@ -28,6 +28,7 @@ from llmviz.viz.style import (
     token_axis,
     token_labels,
 )
+from llmviz.viz.text_alternative import extreme_cell, number, quoted, value_range, with_alt
 
 MASK_REASON = "masked: a token cannot attend to a later token"
 # HF's eager attention writes the dtype's minimum (about -3.4e38) instead of -inf into masked scores.
@@ -82,7 +83,29 @@ def attention_heatmap(pattern, tokens: Sequence[str], title: str = "Attention pa
                                     height=side, width=side + 120))
     fig.update_xaxes(**token_axis(keys), tickangle=-45, showgrid=False, zeroline=False)
     fig.update_yaxes(**token_axis(keys), autorange="reversed", showgrid=False, zeroline=False)  # query 0 on top
-    return fig
+    return with_alt(fig, f"{value_name} of {n_query} queries over {n_key} keys"
+                         f"{_strongest(masked_values(z, masked), keys, queries_at)}; masked cells are grey.")
+
+
+def _strongest_cell(z: np.ndarray) -> tuple[int, int, float, bool]:
+    """(row, col, value, skipped) of the largest weight in z [query, key] (NaN = masked), among the queries that can
+    see more than one key when there are any (skipped: some rows were left out): a query that sees one key gives it
+    all its weight, which says nothing."""
+    choices = np.isfinite(z).sum(axis=1) > 1  # [query]
+    row, col, value = extreme_cell(np.where(choices[:, None], z, np.nan) if choices.any() else z)
+    return row, col, value, bool(choices.any() and not choices.all())
+
+
+def _strongest(z: np.ndarray, keys: list[str], queries_at: list[int], head: str = "") -> str:
+    """'; values run from 0.01 to 1; the largest is 0.92, from query 2 ('cat') to key 0 ('The')' (see _strongest_cell)
+    for z [query, key] (NaN = masked)."""
+    if not np.isfinite(z).any():
+        return "; every cell is masked"
+    row, col, value, skipped = _strongest_cell(z)
+    q = queries_at[row]
+    among = " among queries that see more than one key" if skipped else ""
+    return (f"; values run {value_range(z)}; the largest{among} is {number(value)}{head}, from query {q} "
+            f"({quoted(keys[q])}) to key {col} ({quoted(keys[col])})")
 
 
 def masked_values(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -133,7 +156,10 @@ def attention_heads(pattern, tokens: Sequence[str], title: str = "Attention patt
                              **token_axis(keys), tickangle=-60)
         if col == 1:
             fig.update_yaxes(title_text="query", row=row, col=col, showticklabels=show_ticks, **token_axis(keys))
-    return fig
+    values = np.stack([masked_values(z[h], masked) for h in range(n_heads)])  # [head, q, k]
+    best = int(np.argmax([_strongest_cell(v)[2] if np.isfinite(v).any() else -np.inf for v in values]))
+    return with_alt(fig, f"{n_heads} heads, each {n_query} queries over {n_key} keys"
+                         f"{_strongest(values[best], keys, queries_at, head=f' in {names[best]}')}.")
 
 
 def attention_steps(scores, masked_scores, pattern, tokens: Sequence[str],
@@ -183,4 +209,6 @@ def attention_steps(scores, masked_scores, pattern, tokens: Sequence[str],
     fig.update_yaxes(title_text="query", row=1, col=1)
     fig.update_yaxes(showticklabels=False, row=1, col=2)
     fig.update_yaxes(showticklabels=False, row=1, col=3)
-    return fig
+    shown = masked_values(weights, masked)
+    return with_alt(fig, f"scores QKᵀ/√d run {value_range(raw)}; the causal mask hides {int(masked.sum())} "
+                         f"of {masked.size} cells; after softmax{_strongest(shown, keys, queries_at)[1:]}.")

@@ -7,6 +7,7 @@ sizes, per-step work counts, rows of (token, status). Nothing here samples, filt
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,6 +29,7 @@ from llmviz.viz.style import (
     token_axis,
     token_labels,
 )
+from llmviz.viz.text_alternative import number, percent, quoted, with_alt
 
 
 def bar_colors(n: int, kept_mask=None, highlight: int | None = None) -> list[str]:
@@ -71,7 +73,7 @@ def probability_bars(tokens: Sequence[str], probs, kept_mask=None, highlight: in
     fig.update_layout(**base_layout(title, xaxis_title, yaxis_title, height=450,
                                     width=max(600, min(1300, 60 * len(y) + 200)), bargap=0.15))
     fig.update_xaxes(**token_axis(labels), tickangle=-45)
-    return fig
+    return with_alt(fig, f"{_ranking(labels, y, yaxis_title)}{_filter_note(marker['color'], labels)}.")
 
 
 def _bar_status(color: str) -> str:
@@ -99,7 +101,13 @@ def probability_comparison(tokens: Sequence[str], series, title: str = "The same
     fig.update_layout(**base_layout(title, xaxis_title, yaxis_title, height=450, barmode="group", bargap=0.2,
                                     width=max(600, min(1400, 25 * len(labels) * len(series) + 250))))
     fig.update_xaxes(**token_axis(labels), tickangle=-45)
-    return fig
+    tops = []
+    for trace in fig.data:
+        values = np.asarray(trace.y, dtype=np.float64)
+        best = int(np.argmax(values))
+        tops.append(f"{quoted(trace.name)}: {quoted(labels[best])} at {_amount(values[best], yaxis_title)}")
+    return with_alt(fig, f"{len(labels)} candidates under {len(fig.data)} settings; the top candidate "
+                         f"under each is {'; '.join(tops)}.")
 
 
 def kv_cache_growth(steps, cache_len, cache_bytes, title: str = "The KV cache grows by one position per step",
@@ -130,7 +138,10 @@ def kv_cache_growth(steps, cache_len, cache_bytes, title: str = "The KV cache gr
     fig.update_xaxes(title_text="generation step")
     fig.update_yaxes(title_text="cached positions", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text=f"cache size ({bytes_unit})", rangemode="tozero", row=1, col=2)
-    return fig
+    unit = scale[bytes_unit]
+    return with_alt(fig, f"over {len(x)} steps the cache grows from {number(length[0])} to "
+                         f"{number(length[-1])} positions and from {number(size[0] / unit)} to "
+                         f"{number(size[-1] / unit)} {bytes_unit}.")
 
 
 def cost_with_without_cache(steps, work_with, work_without, title: str = "Work per step, with and without a KV cache",
@@ -156,7 +167,10 @@ def cost_with_without_cache(steps, work_with, work_without, title: str = "Work p
                                                "<br>without / with: %{customdata:.3g}×<extra></extra>"))
     fig.update_layout(**base_layout(title, "generation step", yaxis_title, height=450, width=800))
     fig.update_yaxes(rangemode="tozero")
-    return fig
+    return with_alt(fig, f"at the last step ({number(x[-1])}) the work is {number(without[-1])} without "
+                         f"the cache and {number(with_cache[-1])} with it, {number(ratio[-1])}× less; over all "
+                         f"{len(x)} steps, {number(without.sum())} against {number(with_cache.sum())} "
+                         f"({yaxis_title}).")
 
 
 # Besides colour: struck through when rejected, italic when never checked, bold for the target's own tokens.
@@ -217,4 +231,32 @@ def speculative_steps(rows, title: str = "Speculative decoding: draft, then veri
                                     height=max(300, 50 * len(steps) + 200), width=max(600, 110 * width + 300)))
     fig.update_xaxes(tickmode="linear", dtick=1, showgrid=False, zeroline=False)
     fig.update_yaxes(autorange="reversed", tickmode="linear", dtick=1, showgrid=False, zeroline=False)
-    return fig
+    counts = Counter(status for step in steps for _, status in step)
+    return with_alt(fig, f"{len(steps)} verification steps; " +
+                         ", ".join(f"{counts[s]} {s}" for s in SPECULATIVE_STATUSES if counts[s]) + ".")
+
+
+def _amount(value: float, value_name: str) -> str:
+    return percent(value) if "probab" in value_name else number(value)
+
+
+def _ranking(labels: list[str], values: np.ndarray, value_name: str, n: int = 5) -> str:
+    """'the top token is ' mat' at 15.0%; the next four are ' bed' 12.0%, ...' (values [n], any order)."""
+    order = np.argsort(-values, kind="stable")
+    first, rest = int(order[0]), [int(i) for i in order[1:n]]
+    text = f"the top token is {quoted(labels[first])} at {_amount(values[first], value_name)}"
+    if rest:
+        text += f"; the next {len(rest)} are " + ", ".join(f"{quoted(labels[i])} {_amount(values[i], value_name)}"
+                                                          for i in rest)
+    return text
+
+
+def _filter_note(colors: list[str], labels: list[str]) -> str:
+    """'; 3 of 10 are filtered out; the chosen token is ' mat'' from bar_colors' colours, or ''."""
+    parts = []
+    dropped = sum(c == GREY for c in colors)
+    if dropped:
+        parts.append(f"{dropped} of {len(colors)} are filtered out")
+    if ORANGE in colors:
+        parts.append(f"the chosen token is {quoted(labels[colors.index(ORANGE)])}")
+    return "".join(f"; {part}" for part in parts)

@@ -7,6 +7,7 @@ and probabilities); they do not read a cache, apply a norm or decode residuals. 
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -28,6 +29,7 @@ from llmviz.viz.style import (
     token_axis,
     token_labels,
 )
+from llmviz.viz.text_alternative import extreme_cell, number, percent, quoted, value_range, with_alt
 
 
 def line_by_layer(values, title: str = "Across the layers", yaxis_title: str = "value",
@@ -63,7 +65,13 @@ def line_by_layer(values, title: str = "Across the layers", yaxis_title: str = "
     fig.update_xaxes(**token_axis(names, max_ticks=40))
     if log_y:
         fig.update_yaxes(type="log")
-    return fig
+    parts = []
+    for name, y in list(series.items())[:4]:
+        peak = int(np.argmax(np.where(np.isfinite(y), y, -np.inf)))
+        parts.append(f"{quoted(name)} goes from {number(y[0])} at {xaxis_title} {names[0]} to {number(y[-1])} at "
+                     f"{names[-1]}, highest {number(y[peak])} at {names[peak]}")
+    more = f"; {len(series) - 4} more series" if len(series) > 4 else ""
+    return with_alt(fig, html.unescape("; ".join(parts)) + more)
 
 
 def layer_norm_stats(before_mean, before_var, after_mean, after_var, tokens: Sequence[str],
@@ -99,7 +107,9 @@ def layer_norm_stats(before_mean, before_var, after_mean, after_var, tokens: Seq
     fig.update_xaxes(title_text="token", **token_axis(labels), tickangle=-45)
     fig.update_yaxes(title_text="mean", row=1, col=1)
     fig.update_yaxes(title_text="variance (log scale)", type="log", row=1, col=2)
-    return fig
+    return with_alt(fig, f"across {n} tokens, {before_name} has mean {value_range(stats['before_mean'])} and "
+                         f"variance {value_range(stats['before_var'])}; {after_name} has mean "
+                         f"{value_range(stats['after_mean'])} and variance {value_range(stats['after_var'])}")
 
 
 def logit_lens_grid(top_tokens: Sequence[Sequence[str]], probs, tokens: Sequence[str],
@@ -129,5 +139,17 @@ def logit_lens_grid(top_tokens: Sequence[Sequence[str]], probs, tokens: Sequence
     fig.update_xaxes(**token_axis(labels), tickangle=-45, showgrid=False, zeroline=False)
     fig.update_yaxes(tickmode="array", tickvals=list(range(n_layers)), ticktext=names, showgrid=False,
                      zeroline=False, ticklabelstandoff=6)
-    return fig
+    return with_alt(fig, lens_summary(z, text, labels, names))
 
+
+def lens_summary(z: np.ndarray, text: list[list[str]], tokens: list[str], layers: list[str]) -> str:
+    """The logit lens in words: the last layer's guess after the last token, and the most confident cell.
+    z [layer, pos] probabilities, text [layer][pos] guesses, tokens [pos], layers [layer] (labels may be escaped)."""
+    n_layers, n_pos = z.shape
+    if not np.isfinite(z).any():
+        return f"{n_layers} layers × {n_pos} positions, no values yet"
+    row, col, _ = extreme_cell(z)
+    return (f"{n_layers} layers × {n_pos} positions; after {html.unescape(layers[-1])}, the guess after the last token "
+            f"{quoted(tokens[-1])} is {quoted(text[-1][-1])} at {percent(z[-1, -1])}; the most confident cell is "
+            f"{quoted(text[row][col])} at {percent(z[row, col])}, after {html.unescape(layers[row])} at position {col} "
+            f"({quoted(tokens[col])})")

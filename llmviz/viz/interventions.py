@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from llmviz.viz.depth import logit_lens_grid
+from llmviz.viz.depth import lens_summary, logit_lens_grid
 from llmviz.viz.heatmap_traces import heatmap_trace
 from llmviz.viz.inputs import as_array, check_length
 from llmviz.viz.style import (
@@ -27,6 +27,7 @@ from llmviz.viz.style import (
     token_axis,
     token_labels,
 )
+from llmviz.viz.text_alternative import grid_summary, number, quoted, with_alt
 
 
 def cone_cells(change, threshold: float) -> tuple[list[int], list[int], list[float]]:
@@ -56,7 +57,10 @@ def cone_grid(top_tokens: Sequence[Sequence[str]], probs, tokens: Sequence[str],
         marker=dict(symbol="square-open", size=max(8, cell * 0.8), color=VERMILLION, line=dict(width=3)),
         hovertemplate=f"changed by the edit<br>|edited − clean| of the stream: %{{customdata:{EXACT}}}<extra></extra>"))
     fig.update_layout(showlegend=True, legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
-    return fig
+    lens = fig.data[0]
+    return with_alt(fig, lens_summary(np.asarray(lens.z, dtype=np.float64), lens.text.tolist(),
+                                      list(fig.layout.xaxis.ticktext), list(fig.layout.yaxis.ticktext)) +
+                    f"; {len(xs)} of {n_layers * n_pos} cells changed by more than {number(threshold)}")
 
 
 def layer_grid(values, column_labels: Sequence[str], title: str, xaxis_title: str, value_name: str,
@@ -82,7 +86,7 @@ def layer_grid(values, column_labels: Sequence[str], title: str, xaxis_title: st
                                     width=max(500, min(1200, n_cols * 70 + 260))))
     fig.update_xaxes(**token_axis(labels), showgrid=False, zeroline=False)
     fig.update_yaxes(**token_axis(rows), showgrid=False, zeroline=False)
-    return fig
+    return with_alt(fig, grid_summary(z, "layer", xaxis_title, rows, labels))
 
 
 def attribution_bars(labels: Sequence[str], values, title: str, xaxis_title: str = "component",
@@ -100,4 +104,6 @@ def attribution_bars(labels: Sequence[str], values, title: str, xaxis_title: str
     fig.update_layout(**base_layout(title, xaxis_title, value_name, height=450,
                                     width=max(600, min(1400, 22 * len(y) + 250)), bargap=0.15))
     fig.update_xaxes(**token_axis(names, max_ticks=80), tickangle=-60)
-    return fig
+    high, low = int(np.argmax(y)), int(np.argmin(y))
+    return with_alt(fig, f"{len(y)} components sum to {number(y.sum())}; the largest is {quoted(names[high])} at "
+                         f"{number(y[high])}, the most negative {quoted(names[low])} at {number(y[low])}")

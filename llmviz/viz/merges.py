@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 
 from llmviz.tokenization.bytelevel import readable_bytes, token_bytes
 from llmviz.viz.style import GREY, ORANGE, TEXT, base_layout, plot_text, token_labels
+from llmviz.viz.text_alternative import quoted, with_alt
 from llmviz.viz.tokens import TOKEN_TINTS
 
 BYTES_ROW, TOKENS_ROW = "bytes", "final tokens"
@@ -100,4 +101,8 @@ def bpe_merge_steps(states: Sequence, token_ids: Mapping[str, int], title: str |
     fig.update_xaxes(range=[0, len(data)], showgrid=False, zeroline=False)
     fig.update_yaxes(tickmode="array", tickvals=list(range(len(rows))), ticktext=names, autorange="reversed",
                      showgrid=False, zeroline=False)
-    return fig
+    final = token_labels(states[-1].pieces, byte_level=True)
+    ids = [token_ids[p] for p in states[-1].pieces]
+    first = f"; the first is {step_label(states[1])}" if n_steps else ""
+    return with_alt(fig, f"{len(data)} bytes become {n_tokens} tokens in {n_steps} merge steps{first}; the tokens are "
+                         + ", ".join(f"{quoted(label)} ({i})" for label, i in zip(final, ids, strict=True)))

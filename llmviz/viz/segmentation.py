@@ -24,6 +24,7 @@ from llmviz.viz.style import (
     readable_token,
     token_labels,
 )
+from llmviz.viz.text_alternative import number, quoted, with_alt
 from llmviz.viz.tokens import TOKEN_TINTS
 
 
@@ -75,7 +76,8 @@ def token_comparison(rows: Mapping[str, tuple[Sequence[str], Sequence[int]]],
                      zeroline=False, ticklabelstandoff=6,
                      ticktext=[f"{plot_text(names[r])} ({len(parsed[r][1])})" if start == 0 else "↳ continued"
                                for r, start in lines])
-    return fig
+    return with_alt(fig, "; ".join(f"{quoted(name)}: {len(ids)} tokens" for name, (_, ids) in
+                                   zip(names, parsed, strict=True)))
 
 
 def _span(item, i: int) -> tuple[int, int, str, float]:
@@ -148,4 +150,7 @@ def segmentation_lattice(word: str, spans, best: Sequence[int] = (), title: str 
     fig.update_xaxes(tickfont=dict(size=TICK_SIZE + 4))
     fig.update_yaxes(tickmode="array", tickvals=list(range(n_rows)), ticktext=["chosen"] + [""] * (n_rows - 1),
                      autorange="reversed", showgrid=False, zeroline=False)
-    return fig
+    path = " | ".join(quoted(readable_token(items[i][2], byte_level=False)) for i in chosen)
+    return with_alt(fig, f"{len(items)} candidate pieces over {len(word)} characters; " +
+                         (f"the chosen path is {path}, total {value_name} {number(sum(items[i][3] for i in chosen))}"
+                          if chosen else "no path is marked as chosen"))

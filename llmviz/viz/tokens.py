@@ -26,9 +26,12 @@ from llmviz.viz.style import (
     plot_text,
     token_labels,
 )
+from llmviz.viz.text_alternative import quoted, with_alt
 
-# Light tints of the Okabe-Ito colours: neighbouring tokens differ and dark text stays readable on all of them.
-TOKEN_TINTS = ["#B3D4E8", "#F7D9A0", "#A6D9C7", "#F0BFA0", "#C9E6F7", "#EBC7DB"]
+# Light tints of the Okabe-Ito colours, cool and warm in turn: dark text stays readable on all of them, and
+# neighbours stay apart for deuteranopes and protanopes too (CIELAB ΔE >= 32 under Machado et al.'s simulation; the
+# old order put a green tint next to a vermillion one, ΔE 15). No green tint, so no red-against-green pair.
+TOKEN_TINTS = ["#B3D4E8", "#F7D9A0", "#EBC7DB", "#F5EDA8", "#C9E6F7", "#F0BFA0"]
 
 
 def token_table(tokens: Sequence[str], ids: Sequence[int], title: str = "Text → tokens → ids", per_row: int = 12,
@@ -65,7 +68,9 @@ def token_table(tokens: Sequence[str], ids: Sequence[int], title: str = "Text �
                                     height=90 * rows + 170, width=max(500, 95 * cols + 150)))
     fig.update_xaxes(tickmode="linear", dtick=1, showgrid=False, zeroline=False)
     fig.update_yaxes(autorange="reversed", tickmode="linear", dtick=1, showgrid=False, zeroline=False)
-    return fig
+    listed = ", ".join(f"{quoted(label)} ({token_id})" for label, token_id in zip(labels[:12], ids[:12],
+                                                                                      strict=True))
+    return with_alt(fig, f"{n} tokens: {listed}" + (", …" if n > 12 else ""))
 
 
 BYTE_ROLES = ["one-byte character (ASCII)", "first byte of a multi-byte character", "continuation byte",
@@ -180,5 +185,10 @@ def byte_view(pieces: Sequence[str], bytes_per_piece: Sequence[bytes],
     fig.update_xaxes(tickmode="linear", dtick=1, showgrid=False, zeroline=False, range=[-0.6, len(data) - 0.4])
     fig.update_yaxes(tickmode="array", tickvals=[-1, 0, 1], ticktext=["token", "bytes", "character"],
                      range=[1.6, -1.6], showgrid=False, zeroline=False)
-    return fig
+    whole = [span for span in spans if span[2]]
+    split = sum(int(owner[start]) != int(owner[stop - 1]) for start, stop, _ in whole)
+    broken = sum(span[2] is False for span in spans)
+    return with_alt(fig, f"{len(data)} bytes from {len(chunks)} tokens make {len(whole)} whole characters; "
+                         f"{split} of them split across tokens; {broken} bytes are not part of a whole character" +
+                         ("; the last bytes wait for the rest of a character" if waiting is not None else ""))
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 
 from llmviz.viz.style import BLUE, EXACT, GREY, STATUS_COLORS, TICK_SIZE, base_layout, plot_text, readable_token
+from llmviz.viz.text_alternative import number, quoted, with_alt
 
 BEAM_STATUSES = ("kept", "pruned", "finished")
 
@@ -139,4 +140,15 @@ def beam_tree(nodes, title: str = "Beam search: every candidate, kept and pruned
     fig.update_xaxes(tickmode="array", tickvals=list(range(depth + 1)), ticktext=["start"] + [str(d) for d in
                      range(1, depth + 1)], zeroline=False, range=[-0.3 - 0.07 * widest_root, depth + 0.5])
     fig.update_yaxes(showticklabels=False, autorange="reversed", showgrid=False, zeroline=False)
-    return fig
+    counts = {status: sum(node.status == status for node in records) for status in BEAM_STATUSES}
+    ends = [n for n in records if n.status == "finished"] or \
+        [n for n in records if n.status != "pruned" and not _children_of(records, n.id)]
+    best = max(ends, key=lambda n: n.logprob)
+    return with_alt(fig, f"{len(records)} nodes: {counts['kept']} kept, {counts['pruned']} pruned, "
+                         f"{counts['finished']} finished; the most likely "
+                         f"{'finished sequence' if best.status == 'finished' else 'sequence'} is "
+                         f"{quoted(sequence(best))}, cumulative log-probability {number(best.logprob)}")
+
+
+def _children_of(nodes: Sequence[BeamNode], node_id) -> list[BeamNode]:
+    return [node for node in nodes if node.parent_id == node_id]

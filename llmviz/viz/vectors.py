@@ -28,6 +28,7 @@ from llmviz.viz.style import (
     token_axis,
     token_labels,
 )
+from llmviz.viz.text_alternative import extreme_cell, grid_summary, number, quoted, value_range, with_alt
 
 
 def vector_heatmap(matrix, row_labels: Sequence[str], title: str = "Vectors", xaxis_title: str = "dimension",
@@ -50,7 +51,7 @@ def vector_heatmap(matrix, row_labels: Sequence[str], title: str = "Vectors", xa
     if column_labels is not None:
         fig.update_xaxes(**token_axis(columns), tickangle=-45)
     fig.update_xaxes(showgrid=False, zeroline=False)
-    return fig
+    return with_alt(fig, grid_summary(z, yaxis_title, xaxis_title, labels, columns))
 
 
 def vector_panels(matrices, row_labels: Sequence[str], title: str = "Vectors side by side",
@@ -85,7 +86,8 @@ def vector_panels(matrices, row_labels: Sequence[str], title: str = "Vectors sid
     fig.update_yaxes(**token_axis(labels), autorange="reversed", showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=True, title_text=yaxis_title, row=1, col=1)
-    return fig
+    return with_alt(fig, f"{len(names)} panels ({', '.join(quoted(n) for n in names)}) over {len(labels)} rows; " +
+                         "; ".join(f"{quoted(n)} runs {value_range(a)}" for n, a in arrays.items()))
 
 
 def embedding_map(points, labels: Sequence[str], highlight: Sequence[int] | Sequence[str] | None = None,
@@ -112,7 +114,9 @@ def embedding_map(points, labels: Sequence[str], highlight: Sequence[int] | Sequ
                    hovertemplate=hover),
     ])
     fig.update_layout(**base_layout(title, xaxis_title, yaxis_title, height=650, width=800))
-    return fig
+    shown = "".join(f", {quoted(names[i])} at ({number(xy[i, 0])}, {number(xy[i, 1])})" for i in chosen[:8])
+    return with_alt(fig, f"{len(xy)} points; x runs {value_range(xy[:, 0])} and y {value_range(xy[:, 1])}" +
+                         (f"; highlighted{shown}" if chosen else ""))
 
 
 def _highlighted(highlight, names: list[str], n: int) -> list[int]:
@@ -154,7 +158,13 @@ def similarity_matrix(sim, labels: Sequence[str], title: str = "Cosine similarit
     fig.update_layout(**base_layout(title, axis_title, axis_title, height=side, width=side + 100))
     fig.update_xaxes(**token_axis(names), tickangle=-45, showgrid=False, zeroline=False)
     fig.update_yaxes(**token_axis(names), autorange="reversed", showgrid=False, zeroline=False)
-    return fig
+    others = np.where(np.eye(n, dtype=bool), np.nan, z)  # the diagonal is every token with itself
+    pair = ""
+    if n > 1 and np.isfinite(others).any():
+        i, j, value = extreme_cell(others)
+        pair = f"; the most similar pair of different rows is {quoted(names[i])} and {quoted(names[j])} at " \
+               f"{number(value)}"
+    return with_alt(fig, f"{n} × {n} {value_name} between {axis_title}s, values {value_range(z)}{pair}")
 
 
 def positional_heatmap(encoding, title: str = "Positional encoding", value_name: str = "value") -> go.Figure:
@@ -170,7 +180,7 @@ def positional_heatmap(encoding, title: str = "Positional encoding", value_name:
                                     width=850))
     fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False)
     fig.update_xaxes(showgrid=False, zeroline=False)
-    return fig
+    return with_alt(fig, grid_summary(z, "position", "dimension"))
 
 
 def position_similarity(sim, title: str = "Similarity between positions", value_name: str = "cosine similarity",
@@ -189,7 +199,7 @@ def position_similarity(sim, title: str = "Similarity between positions", value_
     fig.update_layout(**base_layout(title, "position", "position", height=side, width=side + 100))
     fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False)
     fig.update_xaxes(showgrid=False, zeroline=False)
-    return fig
+    return with_alt(fig, grid_summary(z, "position", "position"))
 
 
 def top_neuron_indices(acts: np.ndarray, k: int) -> list[int]:
@@ -227,4 +237,5 @@ def neuron_activations(acts, tokens: Sequence[str], top_neurons: int | Sequence[
     # Neuron indices are not contiguous, so plot them as categories in the chosen order.
     fig.update_xaxes(type="category", tickangle=-45, showgrid=False, zeroline=False)
     fig.update_yaxes(**token_axis(labels), autorange="reversed", showgrid=False, zeroline=False)
-    return fig
+    return with_alt(fig, f"{len(chosen)} of {n_neurons} neurons; " +
+                         grid_summary(z[:, chosen], "token", "neuron", labels, column_numbers=chosen))
