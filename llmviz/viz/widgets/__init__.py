@@ -9,6 +9,7 @@ callback reports errors inside the widget (common.run_safely). Notebooks import 
 from llmviz.model_choice import prompt_model
 from llmviz.viz.widgets.attention import AttentionExplorer, attention_guess, capture_patterns
 from llmviz.viz.widgets.common import PredictReveal, run_safely, show_error
+from llmviz.viz.widgets.described import DescribedFigure, described
 from llmviz.viz.widgets.detokenization import stream_explorer
 from llmviz.viz.widgets.embeddings import closest_token_checkpoint, neighbour_explorer
 from llmviz.viz.widgets.feed_forward import NeuronExplorer, firing_checkpoint
@@ -33,12 +34,11 @@ from llmviz.viz.widgets.tokenization import bpe_trainer, merge_explorer
 from llmviz.viz.widgets.tour import Tour, default_model, default_prompt, next_token_guess, tour_view
 from llmviz.viz.widgets.tour_figure import tour_data
 
-__all__ = ["AblationExplorer", "AttentionExplorer", "LensExplorer", "NeuronExplorer", "PatchingExplorer",
-           "PositionExplorer", "PredictReveal", "QuestionCard", "Quiz", "SteeringExplorer", "Tour", "attention_guess",
-           "attribution_by_layer", "bpe_trainer", "capture_patterns", "closest_token_checkpoint", "default_model",
-           "default_prompt", "filter_explorer", "firing_checkpoint", "layer_norm_before_after", "lens_checkpoint",
-           "loop_explorer", "merge_explorer", "neighbour_explorer", "next_token_guess", "one_token", "patching_flips",
-           "prompt_model", "run_safely", "show_error", "speculative_explorer", "stream_explorer",
-           "sweep_with_progress", "temperature_explorer", "top_heads", "tour_data", "tour_view",
-           "word_order_checkpoint", "word_order_keys",
-           "you_are_here"]
+__all__ = ["AblationExplorer", "AttentionExplorer", "DescribedFigure", "LensExplorer", "NeuronExplorer",
+           "PatchingExplorer", "PositionExplorer", "PredictReveal", "QuestionCard", "Quiz", "SteeringExplorer",
+           "Tour", "attention_guess", "attribution_by_layer", "bpe_trainer", "capture_patterns",
+           "closest_token_checkpoint", "default_model", "default_prompt", "described", "filter_explorer",
+           "firing_checkpoint", "layer_norm_before_after", "lens_checkpoint", "loop_explorer", "merge_explorer",
+           "neighbour_explorer", "next_token_guess", "one_token", "patching_flips", "prompt_model", "run_safely",
+           "show_error", "speculative_explorer", "stream_explorer", "sweep_with_progress", "temperature_explorer",
+           "top_heads", "tour_data", "tour_view", "word_order_checkpoint", "word_order_keys", "you_are_here"]
