@@ -108,6 +108,8 @@ def _draw_bars(ax, trace: go.Bar) -> None:
     widths = [w * 0.75 for w in _per_bar(marker.line.width, n, 0)]  # plotly pixels -> points
     draw = ax.barh if horizontal else ax.bar
     bars = draw(where, lengths, 0.8, base, color=colors, edgecolor=edges, linewidth=widths)
+    if horizontal:
+        ax.margins(y=0.01)  # rows of bars (the merge steps): the 0.2 gap between rows is margin enough
     # Plotly hatches bars that a filter dropped, so they differ by more than colour; so does the print.
     for patch, shape in zip(bars, _per_bar(marker.pattern.shape, n, ""), strict=True):
         if shape:
