@@ -8,7 +8,7 @@ export MKL_NUM_THREADS ?= 1
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup lab test test-fast strip lint bench explain
+.PHONY: setup lab test test-fast strip lint bench explain site
 setup:
 	@bash scripts/setup.sh
 
@@ -35,6 +35,11 @@ strip: setup
 		--ClearMetadataPreprocessor.clear_notebook_metadata=False \
 		--ClearMetadataPreprocessor.preserve_cell_metadata_mask=tags \
 		--ClearMetadataPreprocessor.preserve_cell_metadata_mask=jupyter --inplace notebooks/*.ipynb
+
+# The course as a static site in build/site/: every notebook run on a fresh kernel, rendered with all its outputs, and
+# readable from file:// with no network (llmviz/site/build.py). The prompt notebooks show SmolLM2, as under test.
+site: setup
+	LLMVIZ_MODEL=$${LLMVIZ_MODEL:-smollm2-135m} $(PY) -m llmviz.site
 
 lint: setup
 	.venv/bin/ruff check llmviz tests benchmarks
