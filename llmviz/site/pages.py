@@ -83,11 +83,13 @@ def notebook_title(nb) -> str:
     return ""
 
 
-def index_notebook(entries: list[tuple[str, str]], pipeline_svg: str | None, glossary: bool) -> object:
+def index_notebook(entries: list[tuple[str, str]], pipeline_svg: str | None, glossary: bool,
+                   pipeline_alt: str = "The pipeline from text to text, one stage per notebook.") -> object:
     """The index page as a notebook: a title, the pipeline diagram, the notebooks as links.
 
     entries: [(page name without .html, title)] in course order. pipeline_svg: the pipeline diagram as SVG markup
-    from the library (issue 15's "you are here" diagram, with no stage highlighted), or None while it does not exist.
+    from the library (issue 15's "you are here" diagram, with no stage highlighted), or None while it does not exist;
+    pipeline_alt: its one-sentence text alternative.
     """
     cells = [new_markdown_cell(
         "# llmviz: how a language model turns a prompt into text\n\n"
@@ -96,7 +98,8 @@ def index_notebook(entries: list[tuple[str, str]], pipeline_svg: str | None, glo
     # SLOT (issue 15): the library's pipeline diagram goes here, drawn once as SVG; build.py passes it in.
     if pipeline_svg:
         diagram = new_code_cell("pipeline diagram", metadata={"tags": [HIDE_INPUT]})
-        diagram.outputs = [new_output("display_data", data={"image/svg+xml": pipeline_svg})]
+        diagram.outputs = [new_output("display_data", data={"image/svg+xml": pipeline_svg},
+                                      metadata={"alt": pipeline_alt})]
         cells.append(diagram)
     listing = "\n".join(f"1. [{title or name}]({name}.html)" for name, title in entries)
     cells.append(new_markdown_cell("## The notebooks\n\n" + listing))
