@@ -91,6 +91,9 @@ def test_a_page_loads_nothing_keeps_figure_data_intact_and_escapes_what_users_ty
     assert HOSTILE not in page and "&lt;/script&gt;&lt;!--&lt;script&gt;" in page
     assert "PLOTLY BUNDLE" not in page and WIDGET_STATE not in page
     assert 'href="glossary.html"' in page and 'href="https://mybinder.org/v2/gh/a/b/HEAD"' in page
+    assert page.count('href="glossary.html"') == 2                     # the markdown link and the navigation bar
+    without = pages.render(pages.exporter(), nb, "x", glossary=False)
+    assert without.count('href="glossary.html"') == 1 and "mybinder" not in without
 
 
 def test_links_to_notebooks_and_the_glossary_lead_to_their_pages():
@@ -115,6 +118,7 @@ def test_the_binder_link_comes_from_the_repository_setting(tmp_path):
     repository = build.repository_url(tmp_path)
     assert build.binder_url(repository, "04_attention") == \
         "https://mybinder.org/v2/gh/someone/llmviz/HEAD?labpath=notebooks%2F04_attention.ipynb"
+    assert build.binder_url(repository) == "https://mybinder.org/v2/gh/someone/llmviz/HEAD"
     assert build.binder_url("", "04_attention") == ""
 
 
@@ -151,11 +155,16 @@ def test_a_figure_widget_run_on_a_fresh_kernel_shows_its_last_state_on_the_page(
     nb = new_notebook(cells=[new_markdown_cell("# 01 · Small")] + [new_code_cell(s) for s in SMALL_NOTEBOOK],
                       metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     nbformat.write(nb, tmp_path / "notebooks" / "01_small.ipynb")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "glossary.md").write_text("# Glossary\n\n**bar**: as in [01](../notebooks/01_small.ipynb).")
     built = build.build_site(tmp_path / "site", root=tmp_path, log=lambda _: None)
     page = (tmp_path / "site" / "01_small.html").read_text()
     assert [(p.name, p.title, p.figures) for p in built] == [("01_small", "01 · Small", 1)]
     assert [json.loads(f)["data"][0]["y"] for f in FIGURE_DATA.findall(page)] == [[5, 7]]
     assert "Height: 4" in page and HOSTILE not in page and "Prompt: &lt;/script&gt;" in page
     assert len(page) < 1_000_000, "a page holds plotly's bundle: the widget state was not dropped"
-    assert sorted(p.name for p in (tmp_path / "site").iterdir()) == ["01_small.html", "index.html", "plotly.min.js"]
+    files = ["01_small.html", "glossary.html", "index.html", "plotly.min.js"]
+    assert sorted(p.name for p in (tmp_path / "site").iterdir()) == files
+    glossary = (tmp_path / "site" / "glossary.html").read_text()
+    assert "<strong>bar</strong>" in glossary and '<a href="01_small.html">01</a>' in glossary
     assert nbformat.read(tmp_path / "notebooks" / "01_small.ipynb", as_version=4).cells[1].outputs == []

@@ -64,8 +64,9 @@ def repository_url(root: Path = ROOT) -> str:
     return urls.get("Repository", "").strip()
 
 
-def binder_url(repository: str, notebook: str) -> str:
-    """mybinder.org's link that opens notebooks/<notebook>.ipynb of a repository in JupyterLab ("" without one)."""
+def binder_url(repository: str, notebook: str | None = None) -> str:
+    """mybinder.org's link that opens notebooks/<notebook>.ipynb of a repository in JupyterLab, or the repository
+    without a notebook ("" when there is no repository)."""
     if not repository:
         return ""
     parsed = urllib.parse.urlparse(repository.removesuffix(".git"))
@@ -76,6 +77,8 @@ def binder_url(repository: str, notebook: str) -> str:
         spec = f"gl/{urllib.parse.quote(path, safe='')}/HEAD"
     else:
         spec = f"git/{urllib.parse.quote(repository, safe='')}/HEAD"
+    if notebook is None:
+        return f"https://mybinder.org/v2/{spec}"
     return f"https://mybinder.org/v2/{spec}?labpath=" + urllib.parse.quote(f"notebooks/{notebook}.ipynb", safe="")
 
 
@@ -96,7 +99,7 @@ def count_figures(nb) -> int:
                for output in cell.outputs)
 
 
-def build_notebook(source: Path, folder: Path, out: Path, repository: str, html) -> Page:
+def build_notebook(source: Path, folder: Path, out: Path, repository: str, html, glossary: bool) -> Page:
     """Execute one notebook in folder (a copy of notebooks/), make its widgets static, write out/<name>.html."""
     nb = nbformat.read(source, as_version=4)
     started = time.monotonic()
@@ -109,7 +112,7 @@ def build_notebook(source: Path, folder: Path, out: Path, repository: str, html)
     link = binder_url(repository, source.stem)
     nb, _ = StaticWidgetsPreprocessor(figures=figures, binder_url=link).preprocess(nb, {})
     title = pages.notebook_title(nb) or source.stem
-    (out / f"{source.stem}.html").write_text(pages.render(html, nb, title, link), encoding="utf-8")
+    (out / f"{source.stem}.html").write_text(pages.render(html, nb, title, link, glossary), encoding="utf-8")
     return Page(source.stem, title, count_figures(nb), seconds)
 
 
@@ -132,22 +135,24 @@ def build_site(out: Path = ROOT / "build" / "site", only: list[str] | None = Non
     out.mkdir(parents=True)
     (out / PLOTLY_JS).write_text(plotly.offline.get_plotlyjs(), encoding="utf-8")
     html = pages.exporter()
+    glossary = root / "docs" / "glossary.md"
+    if not glossary.exists():
+        log(f"llmviz site: {glossary.relative_to(root)} does not exist yet, so the site has no glossary page.")
     built = []
     with tempfile.TemporaryDirectory(prefix="llmviz-site-") as temp:
         folder = Path(temp) / "notebooks"
         shutil.copytree(root / "notebooks", folder)  # the kernels' working folder: outputs never reach notebooks/
         for source in sources:
-            built.append(build_notebook(folder / source.name, folder, out, repository, html))
+            built.append(build_notebook(folder / source.name, folder, out, repository, html, glossary.exists()))
             log(f"llmviz site: {source.stem}.html ({built[-1].figures} figures, ran in {built[-1].seconds:.0f} s)")
-    glossary = root / "docs" / "glossary.md"
+    home = binder_url(repository)
     if glossary.exists():
         nb = pages.glossary_notebook(glossary.read_text(encoding="utf-8"))
-        (out / "glossary.html").write_text(pages.render(html, nb, "Glossary"), encoding="utf-8")
-    else:
-        log(f"llmviz site: {glossary.relative_to(root)} does not exist yet, so the site has no glossary page.")
+        (out / "glossary.html").write_text(pages.render(html, nb, "Glossary", home), encoding="utf-8")
     entries = [(page.name, page.title) for page in built]
     index = pages.index_notebook(entries, pipeline_svg, glossary.exists())
-    (out / "index.html").write_text(pages.render(html, index, "llmviz course"), encoding="utf-8")
+    page = pages.render(html, index, "llmviz course", home, glossary.exists(), here=False)
+    (out / "index.html").write_text(page, encoding="utf-8")
     return built
 
 
@@ -163,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
+        # SLOT (issue 15): pass pipeline_svg= the library's pipeline diagram (SVG markup) once it exists.
         build_site(args.out, args.only)
     except (ValueError, RuntimeError) as err:
         print(f"llmviz site: {err}", file=sys.stderr)

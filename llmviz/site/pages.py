@@ -65,11 +65,12 @@ def exporter() -> HTMLExporter:
     return html
 
 
-def render(html: HTMLExporter, nb, title: str, binder_url: str = "", plotly_js: str = "plotly.min.js") -> str:
-    """One page: the notebook through the exporter, with the navigation bar's title and Binder link (may be "")."""
-    resources = {"llmviz": {"title": title, "binder_url": binder_url, "plotly_js": plotly_js},
-                 "metadata": {"name": title}}
-    body, _ = html.from_notebook_node(nb, resources=resources)
+def render(html: HTMLExporter, nb, title: str, binder_url: str = "", glossary: bool = True, here: bool = True,
+           plotly_js: str = "plotly.min.js") -> str:
+    """One page: the notebook through the exporter. The navigation bar links the index, the glossary (when the site
+    has one) and Binder (binder_url, when set), and names this page (when `here`)."""
+    settings = {"title": title, "binder_url": binder_url, "glossary": glossary, "here": here, "plotly_js": plotly_js}
+    body, _ = html.from_notebook_node(nb, resources={"llmviz": settings, "metadata": {"name": title}})
     return body
 
 
@@ -101,7 +102,7 @@ def index_notebook(entries: list[tuple[str, str]], pipeline_svg: str | None, glo
         diagram.outputs = [new_output("display_data", data={"image/svg+xml": pipeline_svg},
                                       metadata={"alt": pipeline_alt})]
         cells.append(diagram)
-    listing = "\n".join(f"1. [{title or name}]({name}.html)" for name, title in entries)
+    listing = "\n".join(f"- [{title or name}]({name}.html)" for name, title in entries)
     cells.append(new_markdown_cell("## The notebooks\n\n" + listing))
     if glossary:
         cells.append(new_markdown_cell("The [glossary](glossary.html) defines the terms the notebooks use."))
