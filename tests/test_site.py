@@ -133,9 +133,18 @@ def test_the_index_lists_the_notebooks_and_takes_the_pipeline_diagram_as_svg():
     assert pages.notebook_title(new_notebook(cells=[new_markdown_cell("intro\n## 04 · Attention")])) == "04 · Attention"
 
 
-def test_an_unknown_notebook_name_is_refused_with_the_names_there_are(tmp_path):
+def test_an_unknown_notebook_name_is_refused_with_the_names_there_are(tmp_path, capsys):
     with pytest.raises(ValueError, match="No notebook named 99_nothing.*04_attention"):
         build.build_site(tmp_path / "site", only=["99_nothing"])
+    assert build.main(["--only", "99_nothing", "--out", str(tmp_path / "site")]) == 2
+    assert "No notebook named 99_nothing" in capsys.readouterr().err
+
+
+def test_a_folder_that_holds_no_site_is_never_emptied(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="not empty and holds no site"):
+        build.build_site(tmp_path, only=["04_attention"], log=lambda _: None)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
 SMALL_NOTEBOOK = [

@@ -131,6 +131,9 @@ def build_site(out: Path = ROOT / "build" / "site", only: list[str] | None = Non
     if not repository:
         log("llmviz site: no [project.urls] Repository in pyproject.toml, so the pages have no Binder link.")
     if out.exists():
+        # Emptied only when it holds a site already: a mistyped --out (".", "notebooks") must never be deleted.
+        if any(out.iterdir()) and not (out / "index.html").exists():
+            raise ValueError(f"{out} is not empty and holds no site (no index.html); give an empty or new folder.")
         shutil.rmtree(out)
     out.mkdir(parents=True)
     (out / PLOTLY_JS).write_text(plotly.offline.get_plotlyjs(), encoding="utf-8")
