@@ -36,6 +36,7 @@ from nbformat.v4 import new_code_cell
 
 from llmviz.site import pages
 from llmviz.site.static_widgets import FIGURE_DUMP, FIGURES, PLOTLY, StaticWidgetsPreprocessor
+from llmviz.viz.pipeline import pipeline_svg
 
 try:
     import tomllib
@@ -171,8 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
-        # SLOT (issue 15): pass pipeline_svg= the library's pipeline diagram (SVG markup) once it exists.
-        build_site(args.out, args.only)
+        build_site(args.out, args.only, pipeline_svg=pipeline_svg())  # the course's diagram, no stage marked
     except (ValueError, RuntimeError) as err:
         print(f"llmviz site: {err}", file=sys.stderr)
         return 2

@@ -96,7 +96,7 @@ def index_notebook(entries: list[tuple[str, str]], pipeline_svg: str | None, glo
         "# llmviz: how a language model turns a prompt into text\n\n"
         "The course, run once on a fresh kernel with every output kept. Figures answer hover and zoom here; widgets "
         "show their last state (run a notebook in JupyterLab or on Binder to move them).")]
-    # SLOT (issue 15): the library's pipeline diagram goes here, drawn once as SVG; build.py passes it in.
+    # The library's pipeline diagram (llmviz.viz.pipeline), drawn once as SVG; build.py passes it in.
     if pipeline_svg:
         diagram = new_code_cell("pipeline diagram", metadata={"tags": [HIDE_INPUT]})
         diagram.outputs = [new_output("display_data", data={"image/svg+xml": pipeline_svg},
