@@ -177,3 +177,14 @@ def test_a_figure_widget_run_on_a_fresh_kernel_shows_its_last_state_on_the_page(
     glossary = (tmp_path / "site" / "glossary.html").read_text()
     assert "<strong>bar</strong>" in glossary and '<a href="01_small.html">01</a>' in glossary
     assert nbformat.read(tmp_path / "notebooks" / "01_small.ipynb", as_version=4).cells[1].outputs == []
+
+
+def test_collapsed_test_and_solution_cells_show_their_output_only():
+    """Cells the notebooks collapse for learners (tagged hide-input: nbval's test cells, worked solutions) keep their
+    output on the page and lose their code, as JupyterLab shows them."""
+    hidden = new_code_cell("assert secret_check()", metadata={"tags": ["test", "hide-input"]},
+                           outputs=[new_output("stream", name="stdout", text="checked\n")])
+    shown = new_code_cell("visible_code()", outputs=[new_output("stream", name="stdout", text="shown\n")])
+    page = pages.render(pages.exporter(), new_notebook(cells=[shown, hidden]), "x")
+    assert "secret_check" not in page and "checked" in page
+    assert "visible_code" in page and "shown" in page

@@ -52,10 +52,11 @@ class SiteLinksPreprocessor(Preprocessor):
 
 
 def exporter() -> HTMLExporter:
-    """nbconvert's HTMLExporter with llmviz's template, no prompts, and cells tagged HIDE_INPUT shown as output."""
+    """nbconvert's HTMLExporter with llmviz's template, no prompts, and cells tagged HIDE_INPUT or "hide-input" (the
+    notebooks' collapsed test and solution cells) shown as their output only, as JupyterLab shows them collapsed."""
     config = Config()
     config.NbConvertBase.display_data_priority = DISPLAY_PRIORITY
-    config.TagRemovePreprocessor.remove_input_tags = {HIDE_INPUT}
+    config.TagRemovePreprocessor.remove_input_tags = {HIDE_INPUT, "hide-input"}
     config.TagRemovePreprocessor.enabled = True
     html = HTMLExporter(config=config, template_name="llmviz_site", extra_template_basedirs=[str(TEMPLATES)],
                         exclude_input_prompt=True, exclude_output_prompt=True)
