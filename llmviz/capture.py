@@ -16,8 +16,7 @@ This module does not fork or copy HF modelling code, plot, or decode tokens (len
 from __future__ import annotations
 
 import contextvars
-import difflib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -26,9 +25,10 @@ from transformers import AttentionInterface, DynamicCache
 from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
 from llmviz.activation_cache import ActivationCache
+from llmviz.capture_plan import estimate_cache_bytes, kept_bytes, plan, select_names  # noqa: F401 (re-exported)
 from llmviz.hook_points import apply, carry_resid_mid, replace_first, resolve
 from llmviz.kv_cache_argument import cache_argument, returned_cache
-from llmviz.names import dims, names_for, numel, parse
+from llmviz.names import parse
 
 ATTENTION_IMPLEMENTATION = "llmviz"
 DEFAULT_BUDGET_BYTES = 1 << 30  # 1 GiB: Binder kills a kernel past 2 GB
@@ -141,43 +141,6 @@ AttentionInterface.register(ATTENTION_IMPLEMENTATION, attention)
 AttentionMaskInterface.register(ATTENTION_IMPLEMENTATION, eager_mask)
 
 
-# ---- choosing names and estimating memory ---------------------------------------------------------------------
-def select_names(lm, names: None | str | Iterable[str] | Callable[[str], bool] = None) -> list[str]:
-    """The concrete names to keep, in forward order: all (None), a list of full names, or a predicate on names."""
-    every = names_for(lm.architecture, lm.n_layers)
-    if names is None:
-        return every
-    if callable(names):
-        return [n for n in every if names(n)]
-    if isinstance(names, str):
-        names = [names]
-    asked = list(names)
-    unknown = [n for n in asked if n not in every]
-    if unknown:
-        near = {n: difflib.get_close_matches(n, every, n=1, cutoff=0.5) for n in unknown}
-        hints = "; ".join(f"{n!r} (nearest: {m[0]})" if m else repr(n) for n, m in near.items())
-        raise ValueError(f"names= has names this {lm.architecture} model does not produce: {hints}. Valid names are "
-                         f"llmviz.names.names_for({lm.architecture!r}, {lm.n_layers}); one name for every layer is "
-                         "llmviz.names.every_layer('blocks.{L}.attn.hook_pattern', lm.n_layers).")
-    asked = set(asked)
-    return [n for n in every if n in asked]
-
-
-def _bytes(lm, names: list[str], batch: int, n_tokens: int, n_past: int, dtype: torch.dtype | None) -> int:
-    element = (dtype or next(lm.model.parameters()).dtype).itemsize
-    sizes = dims(lm, batch, n_tokens, n_past)
-    return sum(numel(parse(n)[0], lm.architecture, sizes) for n in names) * element
-
-
-def estimate_cache_bytes(lm, n_tokens: int, names=None, dtype: torch.dtype | None = None, batch: int = 1) -> int:
-    """Bytes a capture of `n_tokens` positions would keep, from the declared shapes, before running anything.
-
-    An upper bound by a hair: names that are one tensor (resid_post L is resid_pre L+1) are counted twice."""
-    if not isinstance(n_tokens, int) or n_tokens < 1:
-        raise ValueError(f"n_tokens must be a positive int, not {n_tokens!r}.")
-    return _bytes(lm, select_names(lm, names), batch, n_tokens, 0, dtype)
-
-
 # ---- hooks ----------------------------------------------------------------------------------------------------
 def _first(x):
     return x[0] if isinstance(x, tuple) else x
@@ -192,8 +155,8 @@ def _norm_scale(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return (x.pow(2).mean(-1, keepdim=True) + eps).sqrt()
 
 
-def _hook(lm, capture: _Capture, take: str, name: str, module: nn.Module):
-    """Register the one hook that keeps and edits `name` (what `take` says) on `module`; return its handle.
+def _hook(lm, capture: _Capture, take: str, name: str):
+    """The hook function that keeps and edits `name` (what `take` says): a pre-hook for "input", else a forward hook.
 
     A hook returns a replacement only when `name` was edited, so an unedited run computes exactly what HF does."""
     def output(mod, args, out):
@@ -233,26 +196,46 @@ def _hook(lm, capture: _Capture, take: str, name: str, module: nn.Module):
             return None
         return ((new, *args[1:]), kwargs) if args else (args, {**kwargs, "hidden_states": new})
 
-    if take == "input":
-        return module.register_forward_pre_hook(pre, with_kwargs=True)
-    hooks = {"output": output, "output_heads": output_heads, "scale": scale,
+    hooks = {"input": pre, "output": output, "output_heads": output_heads, "scale": scale,
              "output_batch": output_batch, "output_cos": output_batch, "output_sin": output_batch}
-    return module.register_forward_hook(hooks[take])
+    return hooks[take]
+
+
+def _chain(hooks: list) -> Callable:
+    """One forward hook running `hooks` in order, each seeing the output the ones before it returned, as torch runs
+    hooks registered one by one; one registration instead of several (a norm's scale and output)."""
+    if len(hooks) == 1:
+        return hooks[0]
+
+    def chained(mod, args, out):
+        replaced = None
+        for hook in hooks:
+            new = hook(mod, args, out if replaced is None else replaced)
+            replaced = replaced if new is None else new
+        return replaced
+    return chained
 
 
 def _install(lm, capture: _Capture, names: list[str], handles: list) -> None:
     """Hook every kept or edited name, appending each handle as soon as it exists, so `finally` removes even a
-    partial set. `names` are in forward order, so hooks on one module run in that order (ln scale, then output)."""
+    partial set. `names` are in forward order, so hooks on one module run in that order (ln scale, then output);
+    a module's forward hooks are chained into one registration."""
+    sites, modules, after = plan(lm).sites, {}, {}
     for name in names:
-        spec, layer = parse(name)
-        source = spec.sources[lm.architecture]
-        if source.take == "logits":
+        take, path, _ = sites[name]
+        if take == "logits":
             continue  # taken from the returned logits
-        module = lm.model.get_submodule(source.path.format(L=layer))
-        if source.take.startswith("attention:"):
-            capture.attention.setdefault(id(module), {})[source.take.split(":")[1]] = name
+        if path not in modules:
+            modules[path] = lm.model.get_submodule(path)
+        module = modules[path]
+        if take.startswith("attention:"):
+            capture.attention.setdefault(id(module), {})[take[len("attention:"):]] = name
+        elif take == "input":
+            handles.append(module.register_forward_pre_hook(_hook(lm, capture, take, name), with_kwargs=True))
         else:
-            handles.append(_hook(lm, capture, source.take, name, module))
+            after.setdefault(module, []).append(_hook(lm, capture, take, name))
+    for module, hooks in after.items():
+        handles.append(module.register_forward_hook(_chain(hooks)))
     for name in capture.edits:
         spec, layer = parse(name)
         if spec.template == "blocks.{L}.hook_resid_mid":
@@ -292,7 +275,7 @@ def run_with_cache(lm, text_or_ids, names=None, dtype: torch.dtype | None = None
             position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, n_past:]
     wanted = select_names(lm, names)
     edits = resolve(lm, fwd_hooks)  # validates names and functions before anything runs
-    estimate = _bytes(lm, wanted, batch, n_tokens, n_past, dtype)
+    estimate = kept_bytes(lm, wanted, batch, n_tokens, n_past, dtype)
     if estimate > budget_bytes:
         raise CaptureBudgetError(
             f"This capture would keep about {estimate / 2**20:.0f} MiB ({batch} x {n_tokens} tokens, {len(wanted)} "
@@ -305,7 +288,7 @@ def run_with_cache(lm, text_or_ids, names=None, dtype: torch.dtype | None = None
     previous = model.config._attn_implementation
     handles, token = [], None
     try:
-        sites = [n for n in names_for(lm.architecture, lm.n_layers) if n in capture.kept or n in edits]
+        sites = [n for n in plan(lm).names if n in capture.kept or n in edits]
         _install(lm, capture, sites if edits else wanted, handles)  # forward order, kept or edited
         model.set_attn_implementation(ATTENTION_IMPLEMENTATION)
         token = _ACTIVE.set(capture)
