@@ -1,9 +1,10 @@
 # The two commands a newcomer needs (README): `make lab` opens the notebooks, `make test` runs every test tier.
 # Both run the set-up first; it is idempotent and takes about a second when there is nothing to do.
 PY := .venv/bin/python
-# One torch thread: on a small machine two threads fighting another busy process made PyTorch 5-10x slower.
-export OMP_NUM_THREADS ?= 1
-export MKL_NUM_THREADS ?= 1
+# Threads: `make lab` lets llmviz.load() choose from the machine (one thread on <= 2 cores, under CI or on a busy
+# machine, where two threads fighting another process made PyTorch 5-10x slower; torch's default where cores are to
+# spare; LLMVIZ_THREADS=n overrides). Tests and benchmarks keep one thread, so their figures compare across machines.
+ONE_THREAD := OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=$${MKL_NUM_THREADS:-1}
 # Nothing may reach a model hub: every model llmviz uses is shipped or converted locally at set-up.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -25,7 +26,7 @@ test: setup
 
 # The library's tests alone, without SmolLM2, the notebooks or the browser.
 test-fast: setup
-	$(PY) -m pytest tests -m "not slow and not browser" -p no:cacheprovider
+	$(ONE_THREAD) $(PY) -m pytest tests -m "not slow and not browser" -p no:cacheprovider
 
 # Committed notebooks carry no outputs (nbval re-runs them; outputs would only bloat diffs). The notebook's kernelspec
 # stays: without it JupyterLab asks the learner to pick a kernel. So do two cell metadata keys: `tags` and `jupyter`
@@ -50,7 +51,7 @@ lint: setup
 # exit 77 means "skipped" (a missing optional peer such as TransformerLens). Fails at the end if any failed.
 bench: setup
 	@failed=""; for b in benchmarks/*.py; do \
-		echo "== $$b"; $(PY) $$b; rc=$$?; \
+		echo "== $$b"; $(ONE_THREAD) $(PY) $$b; rc=$$?; \
 		if [ $$rc -eq 77 ]; then echo "== $$b skipped (see above)"; \
 		elif [ $$rc -ne 0 ]; then echo "== $$b failed (exit $$rc)"; failed="$$failed $$b"; fi; \
 	done; \

@@ -3,20 +3,23 @@
 `load()` gives the shipped tiny GPT-2 from `data/models/tiny`, offline. Names in `MODELS` map to folders; anything
 else is a local folder or a Hugging Face hub id the user already has. Weights load from safetensors only and
 `trust_remote_code` is never set. Only the GPT-2 and Llama families are accepted, because capture has a site table
-for those two (capture.py). This module does not capture, sample or draw; the `LM` class in lm.py forwards to the
-modules that do.
+for those two (capture.py). Loading also picks torch's thread count from the machine (`thread_count`). This module
+does not capture, sample or draw; the `LM` class in lm.py forwards to the modules that do.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 
 from llmviz.lm import LM
 from llmviz.registry import DEFAULT_MODEL, MODELS, SUPPORTED_MODEL_TYPES, ModelLoadError
+
+THREADS_ENV = "LLMVIZ_THREADS"  # overrides the torch thread count load() chooses from the machine
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -43,6 +46,7 @@ def load(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str | torch.de
     """Load a named model ('tiny', 'tiny-draft', 'smollm2-135m'), a local folder, or a hub id, as an `LM`.
 
     device: None or 'cpu' (default), 'cuda', 'mps' or 'auto'. dtype: e.g. torch.bfloat16 to halve memory.
+    Also sets torch's thread count for this machine (`thread_count`; LLMVIZ_THREADS overrides it).
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -65,7 +69,36 @@ def load(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str | torch.de
                              "Check that the folder holds config.json, model.safetensors and the tokenizer files, "
                              "or rebuild it (python -m llmviz.training.train for the shipped models).") from err
     model.to(device).eval()
+    threads = thread_count(_cores(), os.environ, os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0)
+    if threads is not None and threads != torch.get_num_threads():
+        torch.set_num_threads(threads)
     return LM(model, tokenizer, name=name)
+
+
+def thread_count(cores: int, environ: Mapping[str, str], load_average: float = 0.0) -> int | None:
+    """How many threads torch should use here, or None to leave torch's choice (one per physical core).
+
+    `LLMVIZ_THREADS` wins; then `OMP_NUM_THREADS` (None: torch already read it); then one thread where cores are few
+    (<= 2), CI is running, or the machine is busy (load average above half the cores): there, two threads fighting
+    another busy process made PyTorch 5-10x slower. On a laptop with cores to spare, torch's default runs SmolLM2
+    several times faster than one thread."""
+    chosen = environ.get(THREADS_ENV, "").strip()
+    if chosen:
+        if not chosen.isdigit() or int(chosen) < 1:
+            raise ValueError(f"{THREADS_ENV}={chosen!r} is not a positive whole number; set it to e.g. 1 or 4, "
+                             "or unset it to let llmviz choose from the machine.")
+        return int(chosen)
+    if environ.get("OMP_NUM_THREADS", "").strip():
+        return None
+    ci = environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+    if ci or cores <= 2 or load_average > cores / 2:
+        return 1
+    return None
+
+
+def _cores() -> int:
+    """CPUs this process may run on (a container's share, not the host's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _find_folder(name: str) -> Path | None:
