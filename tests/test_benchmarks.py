@@ -150,3 +150,34 @@ def test_interventions_benchmark_smoke(capsys):
     assert cost > 1 and table["one forward per cell"][0] > branching, out
     # a new edit is one forward; removing every head is one forward of 35 rows
     assert table["new edit (one forward)"][0] < table["every head removed (35 rows)"][0], out
+
+
+@pytest.mark.slow  # a hub, a learner's server and kernel importing torch: about a minute on a loaded 2-core machine
+def test_classroom_benchmark_smoke(capsys):
+    import psutil
+
+    result, out, _ = run("classroom", capsys, "--smoke")
+    assert result == 0, out
+    table = {kind: (int(count), float(p50), float(p95), float(top), float(ratio))
+             for kind, count, p50, p95, top, ratio in
+             rows(rf"^  (load|rerun|index|generate)\s+(\d+)\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}x", out)}
+    # The smoke lesson: one load, 2 new prompts with 2 slider moves after each, one generation.
+    assert {kind: row[0] for kind, row in table.items()} == {"load": 1, "rerun": 2, "index": 4, "generate": 1}, out
+    for _, p50, p95, top, ratio in table.values():
+        assert 0 < p50 <= p95 <= top, out
+        assert ratio == 1.0, out  # one learner is its own baseline
+    # Memory: USS (pages only this learner holds) <= PSS (plus a share of the rest) <= RSS <= the peaks' sum.
+    uss_pss = re.search(rf"PSS {NUMBER} GB, USS {NUMBER} GB, RSS {NUMBER} GB, peak RSS {NUMBER} GB; CPU {NUMBER}", out)
+    pss, uss, rss, peak, cores = map(float, uss_pss.groups())
+    assert 0 < uss <= pss <= rss <= peak + 0.01 and 0.1 < pss < 4, out
+    assert 0 < cores <= 2, out
+    assert re.search(r"^largest class meeting the goals on this machine \(\d+ cores\), tiny: [01] \(measured: 1\)$",
+                     out, flags=re.MULTILINE), out
+    left = []
+    for process in psutil.process_iter():
+        try:
+            if "llmviz-classroom-" in process.environ().get("HOME", ""):
+                left.append(process.pid)
+        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+    assert left == [], f"processes of the benchmark's hub still alive: {left}"

@@ -66,9 +66,12 @@ class Kernel:
                 raise KernelError(f"{self.name}'s kernel did not finish within {timeout:.0f} s: {code[:80]!r}")
             self.socket.settimeout(left)
             try:
-                message = json.loads(self.socket.recv())
+                opcode, data = self.socket.recv_data()
             except websocket.WebSocketTimeoutException:
                 continue
+            if opcode != websocket.ABNF.OPCODE_TEXT:
+                continue  # binary frames carry messages with buffers: widget comms, never our replies
+            message = json.loads(data)
             if message.get("parent_header", {}).get("msg_id") != msg_id:
                 continue  # widget comms and other traffic
             kind, content = message["msg_type"], message["content"]
