@@ -14,6 +14,7 @@
 #                              the hub's and the proxy's internal ports (default 8081 and 8001)
 #   LLMVIZ_HUB_STATE           where the hub keeps its database, cookie secret and learners' homes (default build/hub)
 #   LLMVIZ_HUB_SERVICE_TOKEN   optional: an API token with admin rights, for the load test and the smoke test
+#   LLMVIZ_HUB_SERVER_ARGS     optional: extra command-line arguments for every learner's server
 #   LLMVIZ_CACHE               the shared, read-only folder holding SmolLM2's converted copy (default ~/.cache/llmviz)
 # Everything listens on 127.0.0.1 only. To serve a real class, put a TLS-terminating reverse proxy (nginx, Caddy) in
 # front of port 8000 and keep these on loopback.
@@ -138,6 +139,8 @@ if os.geteuid() == 0 and MODE == "simple":
     _args.append("--allow-root")
 # A kernel left idle for an hour is shut down inside a running server too: a class leaves many tabs open.
 _args += ["--MappingKernelManager.cull_idle_timeout=3600", "--MappingKernelManager.cull_interval=300"]
+# Extra arguments for every learner's server, e.g. the browser tests' --LabApp.expose_app_in_browser=True.
+_args += setting("LLMVIZ_HUB_SERVER_ARGS").split()
 
 
 def copy_course(spawner):
