@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import threading
@@ -32,7 +33,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import psutil  # noqa: E402
 
 from llmviz.classroom import Hub, Kernel  # noqa: E402
-from llmviz.classroom.sizing import SIZING_FILE, guide_rows, round_up  # noqa: E402
+from llmviz.classroom.sizing import PACE, SIZING_FILE, guide_rows, round_up  # noqa: E402
 
 GOALS_MS = {"index": 50, "rerun": 300}
 STORY = ("{name} had a small red kite. One windy morning {name} ran to the park with {friend}. The kite went up and "
@@ -65,13 +66,16 @@ def percentile(samples: list[float], q: float) -> float:
 
 def lesson(kernel: Kernel, model: str, learner: int, size: dict, times: dict, barrier: threading.Barrier,
            deadline: float) -> None:
-    """One learner's lesson, every call timed into times[kind] (ms)."""
+    """One learner's lesson, every call timed into times[kind] (ms), and the kernel's own CPU time for the call,
+    which contention from other processes does not inflate, into times[kind + " cpu"] (ms)."""
     def timed(kind, code):
         if time.monotonic() > deadline:
             raise TimeoutError("the lesson ran past --max-seconds")
         start = time.perf_counter()
-        kernel.execute(code, timeout=max(1.0, deadline - time.monotonic()))
+        printed = kernel.execute(f"import time as _clock\n_cpu = _clock.process_time()\n{code}\n"
+                                 "print(_clock.process_time() - _cpu)", timeout=max(1.0, deadline - time.monotonic()))
         times.setdefault(kind, []).append((time.perf_counter() - start) * 1e3)
+        times.setdefault(kind + " cpu", []).append(float(printed.split()[-1]) * 1e3)
 
     barrier.wait(timeout=600)
     timed("load", SETUP.format(model=model, names=NAMES, story=STORY, offset=learner * 7, count=size["reruns"] + 2))
@@ -135,10 +139,9 @@ def run_lesson(hub, kernels, names, model, size, up, max_seconds) -> dict:
     errors = []
     barrier = threading.Barrier(len(names))
     deadline = time.monotonic() + max_seconds
-    cpu_before = {}
     for name in names:
-        _, kids = learner_processes(hub, name)
-        cpu_before[name] = sum(sum(k.cpu_times()[:2]) for k in kids)
+        learner_processes(hub, name)  # remembers each learner's kernel among the hub's processes
+    class_cpu = class_cpu_seconds(hub)
 
     def run(index):
         try:
@@ -156,16 +159,28 @@ def run_lesson(hub, kernels, names, model, size, up, max_seconds) -> dict:
     wall = time.monotonic() - start
     if errors or any(thread.is_alive() for thread in threads):
         raise RuntimeError(f"the lesson failed: {errors or 'a learner did not finish in time'}")
-    per_learner, cpu = [], []
-    for name in names:
-        server, kids = learner_processes(hub, name)
-        per_learner.append(memory_of([server, *kids]))
-        cpu.append((sum(sum(k.cpu_times()[:2]) for k in kids) - cpu_before[name]) / wall)
-    merged = {kind: [t for learner in times for t in learner.get(kind, [])] for kind in ("load", "rerun", "index",
-                                                                                         "generate")}
-    return {"model": model, "learners": len(names), "up_s": up, "times": merged, "wall_s": wall,
-            "memory": {key: max(m[key] for m in per_learner) for key in per_learner[0]},
-            "cpu_cores": sum(cpu) / len(cpu)}
+    class_cpu = class_cpu_seconds(hub) - class_cpu
+    per_learner = [memory_of([server, *kids]) for server, kids in (learner_processes(hub, name) for name in names)]
+    merged = {kind: [t for learner in times for t in learner.get(kind, [])] for kind in times[0]}
+    calls = [kind for kind in merged if not kind.endswith(" cpu")]
+    in_calls = sum(sum(merged[kind + " cpu"]) for kind in calls) / 1e3
+    # What the calls cost beyond the kernels' own work: servers, proxy and hub passing messages, spread per call.
+    overhead_ms = max(0.0, class_cpu - in_calls) * 1e3 / sum(len(merged[kind]) for kind in calls)
+    return {"model": model, "learners": len(names), "up_s": up, "times": {k: merged[k] for k in calls},
+            "cpu_ms": {k: statistics.median(merged[k + " cpu"]) for k in calls}, "overhead_ms": overhead_ms,
+            "wall_s": wall, "memory": {key: max(m[key] for m in per_learner) for key in per_learner[0]}}
+
+
+def class_cpu_seconds(hub: Hub) -> float:
+    """CPU seconds used so far by the hub and everything under it (proxy, servers, kernels, culler)."""
+    hub._remember_processes()
+    total = 0.0
+    for process in [psutil.Process(hub.process.pid), *hub.started.values()]:
+        try:
+            total += sum(process.cpu_times()[:4])  # user, system, and their children's that exited
+        except psutil.NoSuchProcess:
+            continue
+    return total
 
 
 def report(results: list[dict]) -> dict:
@@ -176,7 +191,8 @@ def report(results: list[dict]) -> dict:
         one = baseline.get(r["model"])
         print(f"\n{r['model']}, {r['learners']} learner(s): servers up in {r['up_s']:.1f} s, "
               f"lesson {r['wall_s']:.0f} s")
-        print(f"  {'call':<10}{'count':>6}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'x one learner':>15}  goal")
+        print(f"  {'call':<10}{'count':>6}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'x one learner':>15}{'CPU ms':>8}"
+              "  goal")
         ok = True
         for kind, samples in r["times"].items():
             p95 = percentile(samples, 0.95)
@@ -185,26 +201,33 @@ def report(results: list[dict]) -> dict:
             verdict = "" if goal is None else f"p95 <= {goal} ms {'ok' if p95 <= goal else 'MISSED'}"
             ok &= goal is None or p95 <= goal
             print(f"  {kind:<10}{len(samples):>6}{percentile(samples, 0.5):9.1f}{p95:9.1f}{max(samples):9.1f}"
-                  f"{ratio}  {verdict}")
+                  f"{ratio}{r['cpu_ms'][kind]:8.1f}  {verdict}")
         m = r["memory"]
         print(f"  per learner (server + kernel): PSS {m['pss']:.2f} GB, USS {m['uss']:.2f} GB, RSS {m['rss']:.2f} GB,"
-              f" peak RSS {m['peak_rss']:.2f} GB; CPU {r['cpu_cores']:.2f} cores while the lesson runs")
+              f" peak RSS {m['peak_rss']:.2f} GB; CPU {cpu_per_minute(r):.1f} s per minute of a brisk learner "
+              f"({r['overhead_ms']:.1f} ms per call outside the kernel)")
         if ok:
             largest[r["model"]] = max(largest.get(r["model"], 0), r["learners"])
         else:
             largest.setdefault(r["model"], 0)
     print(f"\n{'model':<14}{'learners':>9}{'up s':>7}{'index p95':>10}{'rerun p95':>10}{'gen p95':>9}"
-          f"{'PSS GB':>8}{'USS GB':>8}{'cores':>7}")
+          f"{'PSS GB':>8}{'USS GB':>8}{'CPU s/min':>10}")
     for r in results:
         t = r["times"]
         print(f"{r['model']:<14}{r['learners']:>9}{r['up_s']:7.1f}{percentile(t['index'], .95):10.1f}"
               f"{percentile(t['rerun'], .95):10.1f}{percentile(t['generate'], .95):9.0f}{r['memory']['pss']:8.2f}"
-              f"{r['memory']['uss']:8.2f}{r['cpu_cores']:7.2f}")
+              f"{r['memory']['uss']:8.2f}{cpu_per_minute(r):10.1f}")
     for model, n in largest.items():
         measured = sorted(r["learners"] for r in results if r["model"] == model)
         print(f"largest class meeting the goals on this machine ({psutil.cpu_count()} cores), {model}: {n} "
               f"(measured: {', '.join(map(str, measured))})")
     return largest
+
+
+def cpu_per_minute(result: dict) -> float:
+    """CPU seconds one learner costs the server per minute at PACE: each call's own CPU time in the kernel (median)
+    plus its share of the servers', proxy's and hub's work."""
+    return sum(count * (result["cpu_ms"][kind] + result["overhead_ms"]) for kind, count in PACE.items()) / 1e3
 
 
 def sizing_from(results: list[dict], largest: dict) -> dict:
@@ -217,7 +240,8 @@ def sizing_from(results: list[dict], largest: dict) -> dict:
         pss = max(r["memory"]["pss"] for r in mine)
         peak = max(r["memory"]["peak_rss"] for r in mine)
         sizing[model] = {"pss_gb": round_up(pss, 0.05), "uss_gb": round_up(max(r["memory"]["uss"] for r in mine), 0.05),
-                         "rss_gb": round_up(peak, 0.05), "cpu_cores": round(max(r["cpu_cores"] for r in mine), 2),
+                         "rss_gb": round_up(peak, 0.05),
+                         "cpu_s_per_minute": round_up(max(cpu_per_minute(r) for r in mine), 0.1),
                          "learners_ok": largest.get(model, 0), "measured_cores": psutil.cpu_count(),
                          # Kubernetes: guarantee the share a learner uses; limit at their whole RSS with headroom.
                          "guarantee_gb": round_up(pss, 0.25), "limit_gb": round_up(peak * 1.25, 0.5)}

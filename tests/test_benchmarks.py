@@ -158,19 +158,27 @@ def test_classroom_benchmark_smoke(capsys):
 
     result, out, _ = run("classroom", capsys, "--smoke")
     assert result == 0, out
-    table = {kind: (int(count), float(p50), float(p95), float(top), float(ratio))
-             for kind, count, p50, p95, top, ratio in
-             rows(rf"^  (load|rerun|index|generate)\s+(\d+)\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}x", out)}
+    table = {kind: (int(count), float(p50), float(p95), float(top), float(ratio), float(cpu))
+             for kind, count, p50, p95, top, ratio, cpu in
+             rows(rf"^  (load|rerun|index|generate)\s+(\d+)\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}x\s+{NUMBER}",
+                  out)}
     # The smoke lesson: one load, 2 new prompts with 2 slider moves after each, one generation.
     assert {kind: row[0] for kind, row in table.items()} == {"load": 1, "rerun": 2, "index": 4, "generate": 1}, out
-    for _, p50, p95, top, ratio in table.values():
+    for _, p50, p95, top, ratio, cpu in table.values():
         assert 0 < p50 <= p95 <= top, out
         assert ratio == 1.0, out  # one learner is its own baseline
+        assert 0 < cpu <= top * 1.1 + 5, out  # a single-threaded kernel cannot spend more CPU than the call took
+    # a new prompt re-runs the model; a slider move only indexes: it must cost the kernel less CPU
+    assert table["index"][5] < table["rerun"][5], out
     # Memory: USS (pages only this learner holds) <= PSS (plus a share of the rest) <= RSS <= the peaks' sum.
-    uss_pss = re.search(rf"PSS {NUMBER} GB, USS {NUMBER} GB, RSS {NUMBER} GB, peak RSS {NUMBER} GB; CPU {NUMBER}", out)
-    pss, uss, rss, peak, cores = map(float, uss_pss.groups())
+    memory = re.search(rf"PSS {NUMBER} GB, USS {NUMBER} GB, RSS {NUMBER} GB, peak RSS {NUMBER} GB; CPU {NUMBER} s per "
+                       rf"minute of a brisk learner \({NUMBER} ms per call outside the kernel\)", out)
+    pss, uss, rss, peak, per_minute, overhead = map(float, memory.groups())
     assert 0 < uss <= pss <= rss <= peak + 0.01 and 0.1 < pss < 4, out
-    assert 0 < cores <= 2, out
+    # CPU per minute at the pace (2 re-runs, 12 moves, 1 generation) from the per-call CPU and overhead printed
+    cpu = {kind: row[5] for kind, row in table.items()}
+    expected = (2 * cpu["rerun"] + 12 * cpu["index"] + cpu["generate"] + 15 * overhead) / 1e3
+    assert per_minute == pytest.approx(expected, abs=0.06), out
     assert re.search(r"^largest class meeting the goals on this machine \(\d+ cores\), tiny: [01] \(measured: 1\)$",
                      out, flags=re.MULTILINE), out
     left = []

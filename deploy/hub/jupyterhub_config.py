@@ -31,6 +31,7 @@ c = get_config()  # noqa: F821  (JupyterHub defines get_config when it loads thi
 REPO = Path(__file__).resolve().parents[2]
 STATE = Path(os.environ.get("LLMVIZ_HUB_STATE") or REPO / "build" / "hub").resolve()
 STATE.mkdir(parents=True, exist_ok=True)
+STATE.chmod(0o700)  # the database, cookie secret and teacher's password: for the hub's user only
 # The project's own Python runs the hub and every learner's server, so both see the same llmviz and widgets.
 BIN = Path(sys.executable).parent
 SIZING = json.loads((REPO / "deploy" / "sizing.json").read_text())

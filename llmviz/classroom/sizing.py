@@ -5,9 +5,11 @@ guide in docs/classroom.md, the hub's memory limit (deploy/hub/jupyterhub_config
 (deploy/z2jh/config.yaml) are all checked against it by tests/test_deploy.py, so no second copy can drift.
 
 Memory: on one server, learners share the libraries' pages, so a learner costs their proportional share (PSS) of
-their server and kernel. CPU: a learner running the lesson without pause (the next call sent as soon as the last one
-answered) keeps `cpu_cores` of a core busy; a server holds as many such learners as it has cores for. Real learners
-read and think between calls, so both bounds are conservative. Both are printed, and the smaller wins.
+their server and kernel. CPU: the load test measures each call's CPU time inside the kernel (which other processes
+do not inflate, unlike its latency) and the servers', proxy's and hub's share per call. A brisk learner (PACE: each
+minute two new prompts, twelve slider moves and one 20-token generation) then costs `cpu_s_per_minute` CPU seconds a
+minute, and a server holds as many as keep its cores at most UTILISATION busy, so calls seldom queue. Both bounds
+are printed, and the smaller wins.
 This module computes; it starts nothing and reads only sizing.json.
 """
 
@@ -24,6 +26,9 @@ SIZING_FILE = REPO_ROOT / "deploy" / "sizing.json"
 SERVERS = [(8, 32), (16, 64), (32, 128), (64, 256)]
 # Memory kept back for the operating system, the hub and its proxy, and the page cache that holds the model files.
 RESERVE_GB = 4.0
+# A brisk learner's calls per minute, and the share of the cores the class may keep busy (queues grow fast beyond).
+PACE = {"rerun": 2, "index": 12, "generate": 1}
+UTILISATION = 0.7
 
 
 def load_sizing(path: Path = SIZING_FILE) -> dict:
@@ -33,9 +38,9 @@ def load_sizing(path: Path = SIZING_FILE) -> dict:
 def learners_per_server(figures: dict, cores: int, memory_gb: float) -> tuple[int, int]:
     """(learners by memory, learners by CPU) for one model's figures on a server of `cores` and `memory_gb`.
 
-    figures: one model's entry of sizing.json: `pss_gb` and `cpu_cores` per learner."""
+    figures: one model's entry of sizing.json: `pss_gb` and `cpu_s_per_minute` per learner."""
     by_memory = math.floor((memory_gb - RESERVE_GB) / figures["pss_gb"])
-    by_cpu = math.floor(cores / figures["cpu_cores"])
+    by_cpu = math.floor(cores * 60 * UTILISATION / figures["cpu_s_per_minute"])
     return by_memory, by_cpu
 
 
