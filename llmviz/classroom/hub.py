@@ -81,10 +81,13 @@ class Hub:
         self.stop()
 
     def log_tail(self, lines: int = 30) -> str:
+        """The log's last lines, without this script's own polling (which would push the cause out of view, e.g. a
+        server's "Running as root is not recommended. Use --allow-root to bypass.")."""
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            text = self.log_path.read_text(errors="replace").splitlines()
         except OSError:
             return "(no log)"
+        return "\n".join([line for line in text if " 200 GET /hub/api/" not in line][-lines:])
 
     def _wait_until_up(self) -> None:
         deadline = time.monotonic() + self.start_timeout
