@@ -8,6 +8,7 @@ teacher (`python -m llmviz.quiz.summary quiz-answers-*.csv`). The widget lives i
 
 from llmviz.quiz.answers import AnswerSheet
 from llmviz.quiz.bank import course_quiz, expected_tokens_per_round, question_bank
+from llmviz.quiz.model_stages import QUIZZES as MODEL_STAGE_QUIZZES  # noqa: F401  notebooks 00-06
 from llmviz.quiz.questions import OBJECTIVES, Grade, MultipleChoice, Numeric, Question, parse_number
 
 __all__ = ["OBJECTIVES", "AnswerSheet", "Grade", "MultipleChoice", "Numeric", "Question", "course_quiz",
