@@ -50,7 +50,8 @@ def test_the_notebooks_hold_test_cells_and_strip_keeps_their_metadata():
 
 # Notebooks 00-06 (the tour and the stages up to the residual stream): exercises with collapsed, asserted solutions
 # and a quiz built by llmviz.quiz.model_stages, checked by a collapsed test cell that drives a second copy.
-MODEL_STAGE_NOTEBOOKS = ["00_tour", "01_tokenization"]
+MODEL_STAGE_NOTEBOOKS = ["00_tour", "01_tokenization", "02_embeddings", "03_positional_encoding", "04_attention",
+                         "05_feed_forward", "06_layer_norm_and_residuals"]
 
 
 @pytest.mark.parametrize("name", MODEL_STAGE_NOTEBOOKS)
