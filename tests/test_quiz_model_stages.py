@@ -138,3 +138,13 @@ def test_the_layer_norm_answers(tiny_lm, quizzes):
     first, final = float(x.norm(dim=-1).mean()), float(kept[0][0].norm(dim=-1).mean())
     assert q["ln-stream-grows"].expected == ("larger" if final > 1.1 * first else "smaller" if final < first / 1.1
                                              else "about the same")
+
+
+def test_notebook_quiz_finds_each_stage_notebook_quiz_and_names_the_known_ones(tiny_lm):
+    from llmviz.quiz import NOTEBOOK_QUIZZES, notebook_quiz
+
+    ids = [q.id for q in notebook_quiz(tiny_lm, "04_attention.ipynb")]
+    assert ids == [q.id for q in MODEL_STAGE_QUIZZES["04_attention"](tiny_lm)] and 3 <= len(ids) <= 5
+    with pytest.raises(ValueError, match="04_attention") as error:
+        notebook_quiz(tiny_lm, "99_nothing")
+    assert all(name in str(error.value) for name in NOTEBOOK_QUIZZES)
