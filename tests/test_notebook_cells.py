@@ -48,27 +48,29 @@ def test_the_notebooks_hold_test_cells_and_strip_keeps_their_metadata():
         assert f"preserve_cell_metadata_mask={key}" in strip, f"`make strip` would erase the cells' {key!r} metadata"
 
 
-# Notebooks 00-06 (the tour and the stages up to the residual stream): exercises with collapsed, asserted solutions
-# and a quiz built by llmviz.quiz.model_stages, checked by a collapsed test cell that drives a second copy.
-MODEL_STAGE_NOTEBOOKS = ["00_tour", "01_tokenization", "02_embeddings", "03_positional_encoding", "04_attention",
-                         "05_feed_forward", "06_layer_norm_and_residuals"]
+# Every stage notebook (00-12): two or three exercises, each followed by its worked solution (a collapsed code cell
+# tagged "solution" that asserts its answer), and a quiz of its own questions (llmviz.quiz.notebook_quiz) with a
+# collapsed test cell that drives a second copy.
+STAGE_NOTEBOOKS = ["00_tour", "01_tokenization", "02_embeddings", "03_positional_encoding", "04_attention",
+                   "05_feed_forward", "06_layer_norm_and_residuals", "07_logits_and_softmax", "08_sampling",
+                   "09_autoregressive_loop", "10_speculative_decoding", "11_detokenization", "12_interventions"]
 
 
-@pytest.mark.parametrize("name", MODEL_STAGE_NOTEBOOKS)
-def test_model_stage_notebooks_have_exercises_with_hidden_asserted_solutions_and_a_quiz(name):
+@pytest.mark.parametrize("name", STAGE_NOTEBOOKS)
+def test_stage_notebooks_have_exercises_with_hidden_asserted_solutions_and_a_quiz(name):
     cells = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"]
     exercises = [i for i, c in enumerate(cells)
                  if c["cell_type"] == "markdown" and "".join(c["source"]).startswith("### Exercise")]
     assert 2 <= len(exercises) <= 3, f"{name}: {len(exercises)} exercises; give each notebook two or three"
     for i in exercises:
         title = "".join(cells[i]["source"]).splitlines()[0]
-        solution = cells[i + 1]
+        solution = cells[i + 1] if i + 1 < len(cells) else {"cell_type": "none", "metadata": {}, "source": []}
         assert solution["cell_type"] == "code", f"{name}: {title!r} is not followed by its solution cell"
         assert "solution" in solution["metadata"].get("tags", []), f"{name}: {title!r}'s solution is not tagged"
         assert solution["metadata"].get("jupyter", {}).get("source_hidden"), f"{name}: {title!r}'s solution shows"
         assert "assert" in "".join(solution["source"]), f"{name}: {title!r}'s solution checks nothing"
-    sources = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
-    shown = [s for s in sources if f'notebook_quiz(lm, "{name}")' in s and "assert" not in s]
-    driven = [c for c in cells if c["cell_type"] == "code" and f'notebook_quiz(lm, "{name}")' in "".join(c["source"])
-              and is_test_cell(c) and "test" in c["metadata"].get("tags", [])]
+    quiz_cells = [c for c in cells if c["cell_type"] == "code"
+                  and re.search(rf'notebook_quiz\(\w+, "{name}"', "".join(c["source"]))]
+    shown = [c for c in quiz_cells if "Quiz(" in "".join(c["source"]) and not is_test_cell(c)]
+    driven = [c for c in quiz_cells if is_test_cell(c) and "test" in c["metadata"].get("tags", [])]
     assert shown and driven, f"{name}: the quiz is not shown, or no hidden test cell drives a second copy of it"
