@@ -76,7 +76,10 @@ def test_logits_quiz(prompt_lm):
     assert got["07-vocabulary-logits"] == prompt_lm.model.config.vocab_size
     assert got["07-weight-tying"] == ("Yes: the same matrix" if tied else "No: two different matrices")
     assert got["07-temperature-two"] == ("lower" if hot[first] / hot.sum() < probs[first] else "higher")
-    assert got["07-logit-gap"] == pytest.approx(float((logits[first] - logits[second]).exp()), abs=0.005)
+    gap = next(q for q in quiz_for(prompt_lm, "07_logits_and_softmax") if q.id == "07-logit-gap")
+    ratio = float((logits[first] - logits[second]).exp())
+    assert got["07-logit-gap"] == pytest.approx(ratio, rel=1e-4) and gap.grade(f"{ratio * 1.009:.4f}").correct
+    assert gap.grade(gap.expected.split()[0]).correct and not gap.grade(f"{ratio * 1.011:.4f}").correct
 
 
 def test_sampling_quiz(prompt_lm):

@@ -66,9 +66,9 @@ def logits_quiz(lm) -> list:
                 "every gap, so the mass spreads into the long tail of the vocabulary; the order stays the same."),
         Numeric("07-logit-gap", "softmax",
                 f"The top two logits are {a:.2f} ({names[0]}) and {b:.2f} ({names[1]}). At temperature 1, how many "
-                f"times more probable is {names[0]}? (two decimals)", round(ratio, 2),
+                f"times more probable is {names[0]}? (within 1%)", ratio,
                 f"{ratio:.2f} = e^({a:.2f} − {b:.2f}): softmax turns a difference of logits into a ratio of "
-                "probabilities, whatever the other logits are.", tolerance=0.02),
+                "probabilities, whatever the other logits are.", tolerance=round(0.01 * ratio, 3)),
     ]
 
 
@@ -124,9 +124,9 @@ def loop_quiz(lm) -> list:
                 f"{trace.steps[3].attention_dot_products:,} = {lm.n_layers} × {lm.n_heads} × {prompt_length + 3}: "
                 f"one new query per layer and head, dotted with the keys of all {prompt_length + 3} positions."),
         Numeric("09-cache-bytes", "loop",
-                f"The run generates {LOOP_TOKENS} tokens. With {lm.n_kv_heads} key-value heads of {lm.d_head} "
-                f"numbers per layer and {width} bytes per number, how many bytes does the KV cache hold at the last "
-                "step?", last.kv_cache_bytes,
+                f"The run generates {LOOP_TOKENS} tokens. With {lm.n_layers} layers of {lm.n_kv_heads} key-value "
+                f"heads of {lm.d_head} numbers and {width} bytes per number, how many bytes does the KV cache hold "
+                "at the last step?", last.kv_cache_bytes,
                 f"{last.kv_cache_bytes:,} = 2 × {lm.n_layers} × {lm.n_kv_heads} × {lm.d_head} × "
                 f"{last.kv_cache_length} × {width}: the prompt and every generated token but the last "
                 f"({prompt_length} + {LOOP_TOKENS - 1} positions).", unit="bytes"),
