@@ -72,5 +72,6 @@ def test_stage_notebooks_have_exercises_with_hidden_asserted_solutions_and_a_qui
     quiz_cells = [c for c in cells if c["cell_type"] == "code"
                   and re.search(rf'notebook_quiz\(\w+, "{name}"', "".join(c["source"]))]
     shown = [c for c in quiz_cells if "Quiz(" in "".join(c["source"]) and not is_test_cell(c)]
-    driven = [c for c in quiz_cells if is_test_cell(c) and "test" in c["metadata"].get("tags", [])]
+    driven = [c for c in cells if c["cell_type"] == "code" and "Quiz(" in "".join(c["source"]) and is_test_cell(c)
+              and "test" in c["metadata"].get("tags", [])]
     assert shown and driven, f"{name}: the quiz is not shown, or no hidden test cell drives a second copy of it"
