@@ -13,7 +13,7 @@ import torch
 from conftest import make_random_lm
 
 import llmviz
-from llmviz.quiz import OUTPUT_STAGE_QUIZZES, MultipleChoice
+from llmviz.quiz import OUTPUT_STAGE_QUIZZES, MultipleChoice, notebook_quiz
 from llmviz.quiz.output_stages import (
     ABLATED_HEAD,
     ABLATED_LAYER,
@@ -26,7 +26,6 @@ from llmviz.quiz.output_stages import (
     SPECULATIVE_PROMPT,
     SPECULATIVE_TOKENS,
     STORY,
-    quiz_for,
 )
 from llmviz.tokenization import unicode_to_bytes
 
@@ -66,7 +65,7 @@ def token(lm, i) -> str:
 
 
 def test_logits_quiz(prompt_lm):
-    got = answers(quiz_for(prompt_lm, "07_logits_and_softmax"))
+    got = answers(notebook_quiz(prompt_lm, "07_logits_and_softmax"))
     logits = hf_logits(prompt_lm, prompt_lm.to_tokens(CAPITAL)[0])[-1]
     probs = (logits - logits.max()).exp() / (logits - logits.max()).exp().sum()
     first, second = probs.topk(2).indices
@@ -76,14 +75,14 @@ def test_logits_quiz(prompt_lm):
     assert got["07-vocabulary-logits"] == prompt_lm.model.config.vocab_size
     assert got["07-weight-tying"] == ("Yes: the same matrix" if tied else "No: two different matrices")
     assert got["07-temperature-two"] == ("lower" if hot[first] / hot.sum() < probs[first] else "higher")
-    gap = next(q for q in quiz_for(prompt_lm, "07_logits_and_softmax") if q.id == "07-logit-gap")
+    gap = next(q for q in notebook_quiz(prompt_lm, "07_logits_and_softmax") if q.id == "07-logit-gap")
     ratio = float((logits[first] - logits[second]).exp())
     assert got["07-logit-gap"] == pytest.approx(ratio, rel=1e-4) and gap.grade(f"{ratio * 1.009:.4f}").correct
     assert gap.grade(gap.expected.split()[0]).correct and not gap.grade(f"{ratio * 1.011:.4f}").correct
 
 
 def test_sampling_quiz(prompt_lm):
-    got = answers(quiz_for(prompt_lm, "08_sampling"))
+    got = answers(notebook_quiz(prompt_lm, "08_sampling"))
     probs = hf_logits(prompt_lm, prompt_lm.to_tokens(STORY)[0])[-1].double().softmax(-1)
     ordered = probs.sort(descending=True).values
     assert got["08-greedy-token"] == token(prompt_lm, probs.argmax())
@@ -94,7 +93,7 @@ def test_sampling_quiz(prompt_lm):
 
 
 def test_loop_quiz(prompt_lm):
-    got = answers(quiz_for(prompt_lm, "09_autoregressive_loop"))
+    got = answers(notebook_quiz(prompt_lm, "09_autoregressive_loop"))
     n = prompt_lm.to_tokens(STORY).shape[1]
     config = prompt_lm.model.config
     layers, heads = config.num_hidden_layers, config.num_attention_heads
@@ -110,7 +109,7 @@ def test_loop_quiz(prompt_lm):
 
 
 def test_speculative_quiz_replays_the_rounds_by_hand(tiny_lm, draft_lm):
-    got = answers(quiz_for(tiny_lm, "10_speculative_decoding", draft=draft_lm))
+    got = answers(notebook_quiz(tiny_lm, "10_speculative_decoding", draft=draft_lm))
     prompt = tiny_lm.to_tokens(SPECULATIVE_PROMPT)[0].tolist()
     target = greedy(tiny_lm, prompt, SPECULATIVE_TOKENS)          # what greedy speculative decoding must produce
     position, accepted_per_round = 0, []
@@ -128,7 +127,7 @@ def test_speculative_quiz_replays_the_rounds_by_hand(tiny_lm, draft_lm):
 
 
 def test_detokenization_quiz(tiny_lm):
-    got = answers(quiz_for(tiny_lm, "11_detokenization"))
+    got = answers(notebook_quiz(tiny_lm, "11_detokenization"))
     ids = tiny_lm.tokenizer.encode(EMOJI)
     first_two = bytes(unicode_to_bytes()[c] for piece in tiny_lm.tokenizer.convert_ids_to_tokens(ids[:2])
                       for c in piece)
@@ -161,7 +160,7 @@ def ablated_probs(lm, prompt, layer, head, position=None, replacement=None, hidd
 
 
 def test_interventions_quiz_with_hooks_on_the_hugging_face_modules(tiny_lm):
-    got = answers(quiz_for(tiny_lm, "12_interventions"))
+    got = answers(notebook_quiz(tiny_lm, "12_interventions"))
     config = tiny_lm.model.config
     with torch.no_grad():
         clean = tiny_lm.model(input_ids=tiny_lm.to_tokens(ABLATION_PROMPT), output_hidden_states=True)
@@ -193,15 +192,15 @@ def test_every_output_stage_notebook_has_three_to_five_questions_with_unique_ids
                                           "10_speculative_decoding", "11_detokenization", "12_interventions"]
     ids = []
     for name in OUTPUT_STAGE_QUIZZES:
-        questions = quiz_for(tiny_lm, name, **({"draft": draft_lm} if name.startswith("10") else {}))
+        questions = notebook_quiz(tiny_lm, name, **({"draft": draft_lm} if name.startswith("10") else {}))
         assert 3 <= len(questions) <= 5, f"{name} has {len(questions)} questions"
         assert all(q.id.startswith(name[:2] + "-") for q in questions)
         ids += [q.id for q in questions]
     assert len(ids) == len(set(ids))
 
 
-def test_quiz_for_says_what_was_wrong(tiny_lm):
-    with pytest.raises(ValueError, match="No quiz for notebook '04_attention'.*07_logits_and_softmax"):
-        quiz_for(tiny_lm, "04_attention")
+def test_notebook_quiz_says_what_was_wrong(tiny_lm):
+    with pytest.raises(ValueError, match="No quiz for '99_nothing'.*07_logits_and_softmax"):
+        notebook_quiz(tiny_lm, "99_nothing")
     with pytest.raises(ValueError, match="needs the draft model"):
-        quiz_for(tiny_lm, "10_speculative_decoding")
+        notebook_quiz(tiny_lm, "10_speculative_decoding")

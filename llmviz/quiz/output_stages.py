@@ -1,12 +1,12 @@
-"""The per-notebook quizzes of the output stages, notebooks 07 to 12: three to five questions each, built live from
-the notebook's own model and prompts.
+"""The per-notebook quizzes of the output stages, notebooks 07 to 12: three to five questions each, built live from the
+notebook's own model and prompts.
 
-`QUIZZES` maps a notebook's name to a builder `(lm, **models) -> list[Question]`; `quiz_for(lm, notebook)` looks it
-up. Every right answer is read from or computed with the model when the quiz is built (a rank-0 token, a count of
-kept candidates, a cache size from a generation trace, a seeded draw), everything is greedy or seeded, and choices are
-put in an order seeded by the question's id (bank._choice), so the same model always gives the same quiz. The
-speculative-decoding quiz also needs the draft model: `quiz_for(lm, "10_speculative_decoding", draft=draft)`.
-Nothing here draws, and nothing is sent anywhere; the course-level questions live in bank.py.
+`QUIZZES` maps a notebook's name to a builder `(lm, **models) -> list[Question]`; `llmviz.quiz.notebook_quiz(lm,
+notebook)` looks it up. Every right answer is read from or computed with the model when the quiz is built (a rank-0
+token, a count of kept candidates, a cache size from a generation trace, a seeded draw), everything is greedy or seeded,
+and choices are put in an order seeded by the question's id (bank._choice), so the same model always gives the same
+quiz. The speculative-decoding quiz also needs the draft model: `notebook_quiz(lm, "10_speculative_decoding",
+draft=draft)`. Nothing here draws, and nothing is sent anywhere; the course-level questions live in bank.py.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def speculative_quiz(lm, draft=None) -> list:
     """Notebook 10: round 1's accepted proposals, the target passes, the same text, and a draft that is the target."""
     if draft is None:
         raise ValueError("The speculative-decoding quiz needs the draft model: "
-                         "quiz_for(lm, '10_speculative_decoding', draft=draft).")
+                         "notebook_quiz(lm, '10_speculative_decoding', draft=draft).")
     settings = dict(temperature=0, max_new_tokens=SPECULATIVE_TOKENS, capture=None)
     spec = lm.generate(SPECULATIVE_PROMPT, draft=draft, draft_tokens=DRAFT_TOKENS, **settings)
     alone = lm.generate(SPECULATIVE_PROMPT, **settings)
@@ -256,9 +256,3 @@ QUIZZES = {
     "12_interventions": interventions_quiz,
 }
 
-
-def quiz_for(lm, notebook: str, **models) -> list:
-    """The quiz of `notebook` (e.g. "08_sampling") built from `lm` (and `draft=` for notebook 10)."""
-    if notebook not in QUIZZES:
-        raise ValueError(f"No quiz for notebook {notebook!r} here; choose one of {', '.join(QUIZZES)}.")
-    return QUIZZES[notebook](lm, **models)
