@@ -1,6 +1,7 @@
-"""The course quiz (notebook 13) in a real browser: Run All without errors, every control on screen, then a learner
-answers two questions with the mouse and keyboard, sees the grade and the explanation appear only after Check, and
-exports the answers to a file beside the notebook. Screenshots before and after go to build/screenshots/."""
+"""The course quiz (notebook 13) in a real browser: Run All without errors, every control on screen, the outputs pass
+axe-core's WCAG 2 A/AA rules, then a learner answers two questions with the mouse and keyboard, sees the grade and the
+explanation appear only after Check, and exports the answers to a file beside the notebook. Screenshots before and
+after go to build/screenshots/."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import csv
 
 import pytest
 
+from .accessibility import axe_violations, describe
 from .conftest import SCREENSHOTS
 from .test_notebooks_render import (
     INVENTORY,
@@ -31,6 +33,9 @@ def test_quiz_grades_and_explains_only_after_check(lab, page, notebook_copy, nam
     page.wait_for_timeout(1000)
     assert_everything_shown(name, page.evaluate(INVENTORY), kinds=("control",))
     assert_no_widget_errors(page)
+    violations = axe_violations(page)
+    assert not violations, f"{name}: axe-core finds critical or serious violations in the outputs:\n" \
+        + describe(violations)
 
     first = page.get_by_label("Answer 1:", exact=True)
     check_first = page.get_by_role("button", name="Check 1", exact=True)
