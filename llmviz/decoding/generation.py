@@ -131,7 +131,7 @@ def _plain_proposals(lm, prompt_ids, settings, generator, seed, use_cache, names
         start = time.perf_counter()
         new = ids[fed:] if use_cache else ids
         logits, past, cache = forward(lm, torch.tensor([new], device=lm.device), past, names, fwd_hooks)
-        record = draw(distribution(logits[0, -1], settings, ids), generator, seed)
+        record = draw(distribution(logits[0, -1], settings, ids, ids[len(prompt_ids):]), generator, seed)
         n_past = fed if use_cache else 0
         fed = len(ids)
         positions, n_bytes = kv_cache_stats(past)
@@ -147,10 +147,12 @@ class GenerationStream:
 
     def __init__(self, lm, prompt, max_new_tokens=20, temperature=1.0, top_k=None, top_p=None, min_p=None,
                  repetition_penalty=None, seed=0, stop=None, detect_repetition=False, use_cache=True,
-                 capture=DEFAULT_CAPTURE, draft=None, draft_tokens=4, fwd_hooks=None):
+                 capture=DEFAULT_CAPTURE, draft=None, draft_tokens=4, fwd_hooks=None, frequency_penalty=None,
+                 presence_penalty=None):
         self.lm = lm
         self.max_new_tokens = check_int("max_new_tokens", max_new_tokens, 0, "how many tokens to add at most")
-        self.settings = SamplingSettings(temperature, top_k, top_p, min_p, repetition_penalty)
+        self.settings = SamplingSettings(temperature, top_k, top_p, min_p, repetition_penalty, frequency_penalty,
+                                         presence_penalty)
         self.generator = make_generator(seed)
         self.stops = _stop_strings(stop)
         if detect_repetition is True:
@@ -263,7 +265,8 @@ def stream(lm, prompt, **kwargs) -> GenerationStream:
 def generate(lm, prompt, max_new_tokens: int = 20, temperature: float = 1.0, top_k: int | None = None,
              top_p: float | None = None, min_p: float | None = None, repetition_penalty: float | None = None,
              seed: int = 0, stop=None, detect_repetition=False, use_cache: bool = True, capture=DEFAULT_CAPTURE,
-             draft=None, draft_tokens: int = 4, fwd_hooks=None) -> GenerationTrace:
+             draft=None, draft_tokens: int = 4, fwd_hooks=None, frequency_penalty: float | None = None,
+             presence_penalty: float | None = None) -> GenerationTrace:
     """Generate text and keep every step.
 
     prompt: text or ids. temperature 0 is greedy. stop: strings that end generation (kept in the text, as HF).
@@ -272,11 +275,13 @@ def generate(lm, prompt, max_new_tokens: int = 20, temperature: float = 1.0, top
     the new position), None, or a list of capture names. draft: a smaller LM with the same vocabulary for
     speculative decoding, proposing `draft_tokens` tokens per target forward. fwd_hooks: edits `[(name, fn), ...]`
     applied in every forward of the model (not the draft); with the KV cache, hooks see only the new positions.
+    frequency_penalty / presence_penalty: OpenAI's, subtracted per generated occurrence / once per generated token.
     """
     s = GenerationStream(lm, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
                          top_p=top_p, min_p=min_p, repetition_penalty=repetition_penalty, seed=seed, stop=stop,
                          detect_repetition=detect_repetition, use_cache=use_cache, capture=capture, draft=draft,
-                         draft_tokens=draft_tokens, fwd_hooks=fwd_hooks)
+                         draft_tokens=draft_tokens, fwd_hooks=fwd_hooks, frequency_penalty=frequency_penalty,
+                         presence_penalty=presence_penalty)
     for _ in s:
         pass
     return s.trace

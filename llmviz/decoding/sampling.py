@@ -1,10 +1,12 @@
 """Choose the next token from one row of logits, and return every intermediate value as data.
 
-`sample()` applies Hugging Face's processors in Hugging Face's order (transformers 5.23,
+`sample()` applies Hugging Face's processors in Hugging Face's order (transformers 5.24,
 `GenerationMixin._get_logits_processor`): the repetition penalty, then temperature, top-k, top-p and min-p, then a
-draw from a `torch.Generator` seeded per call. The returned `SampleRecord` keeps the raw logits, the scaled logits,
-the filtered logits, the final distribution over the whole vocabulary, the kept ids, which filter removed each
-removed token, the token drawn and its seed, so a notebook can draw the whole decision and a test can check it.
+draw from a `torch.Generator` seeded per call. HF has no frequency or presence penalty; OpenAI's (below) apply right
+after the repetition penalty, before the temperature, as vLLM applies all its penalties. The returned `SampleRecord`
+keeps the raw logits, the scaled logits, the filtered logits, the final distribution over the whole vocabulary, the
+kept ids, which filter removed each removed token, the token drawn and its seed, so a notebook can draw the whole
+decision and a test can check it.
 Temperature 0 means greedy: the argmax of the penalized logits, as HF's `do_sample=False`. This module does not run
 the model, loop over steps or beam search (generation.py, beam.py); it only decides one position.
 """
@@ -34,6 +36,8 @@ class SamplingSettings:
     top_p: float | None = None
     min_p: float | None = None
     repetition_penalty: float | None = None
+    frequency_penalty: float | None = None  # OpenAI's: logit - count × frequency_penalty
+    presence_penalty: float | None = None   # OpenAI's: logit - (count > 0) × presence_penalty
 
     def __post_init__(self):
         _number("temperature", self.temperature, "a finite number >= 0 (0 means greedy, 1 leaves logits unchanged)",
@@ -48,6 +52,10 @@ class SamplingSettings:
         if self.repetition_penalty is not None:
             _number("repetition_penalty", self.repetition_penalty,
                     "None (off) or a finite number > 0 (1 is off, > 1 discourages repeats)", lambda v: 0 < v < math.inf)
+        for name in ("frequency_penalty", "presence_penalty"):
+            if getattr(self, name) is not None:
+                _number(name, getattr(self, name), "None (off) or a finite number (0 is off, > 0 discourages "
+                        "repeats; OpenAI allows -2 to 2)", lambda v: abs(v) < math.inf)
 
     @property
     def greedy(self) -> bool:
@@ -59,7 +67,7 @@ class SampleRecord:
     """One decision. Vectors are float32 on the CPU, shape [vocab]; removed tokens are -inf in filtered_logits."""
 
     logits: torch.Tensor           # [vocab] what the model said
-    scaled_logits: torch.Tensor    # [vocab] after the repetition penalty and division by the temperature
+    scaled_logits: torch.Tensor    # [vocab] after the penalties and division by the temperature
     removed_by: torch.Tensor       # [vocab] int8 code into FILTERS: 0 kept, else the filter that removed it
     settings: SamplingSettings = field(default_factory=SamplingSettings)
     token_id: int | None = None    # the token drawn (None for a distribution that was not sampled)
@@ -93,10 +101,13 @@ class SampleRecord:
         return float(self.probs[self.token_id])
 
 
-def distribution(logits: torch.Tensor, settings: SamplingSettings, previous_ids=None) -> SampleRecord:
+def distribution(logits: torch.Tensor, settings: SamplingSettings, previous_ids=None,
+                 generated_ids=None) -> SampleRecord:
     """The processed distribution for one position, without a draw (token_id None).
 
     logits: [vocab]. previous_ids: ids the repetition penalty looks at (prompt and generated so far, as in HF).
+    generated_ids: ids the frequency and presence penalties count (OpenAI counts the tokens sampled so far, not the
+    prompt); None counts previous_ids.
     """
     if not isinstance(settings, SamplingSettings):
         raise TypeError(f"settings must be a SamplingSettings, not {type(settings).__name__}.")
@@ -110,6 +121,11 @@ def distribution(logits: torch.Tensor, settings: SamplingSettings, previous_ids=
         s = scaled[seen]
         # HF's rule: divide positive logits and multiply negative ones, so the penalty always lowers them
         scaled[seen] = torch.where(s < 0, s * settings.repetition_penalty, s / settings.repetition_penalty)
+    counted = previous_ids if generated_ids is None else generated_ids
+    if (settings.frequency_penalty or settings.presence_penalty) and counted is not None and len(counted):
+        ids, counts = torch.unique(torch.as_tensor(counted, dtype=torch.long).reshape(-1), return_counts=True)
+        scaled = scaled.clone() if scaled is raw else scaled
+        scaled[ids] -= counts * (settings.frequency_penalty or 0.0) + (settings.presence_penalty or 0.0)
     removed_by = torch.zeros(raw.shape, dtype=torch.int8)
     if settings.greedy:
         removed_by.fill_(FILTERS.index("greedy"))
@@ -168,12 +184,14 @@ def draw(record: SampleRecord, generator: torch.Generator | None = None, seed: i
 
 def sample(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
            min_p: float | None = None, repetition_penalty: float | None = None, seed: int = 0,
-           previous_ids=None, settings: SamplingSettings | None = None) -> SampleRecord:
+           previous_ids=None, settings: SamplingSettings | None = None, frequency_penalty: float | None = None,
+           presence_penalty: float | None = None, generated_ids=None) -> SampleRecord:
     """Choose one token from logits [vocab] and return the full record; the same seed always gives the same token.
 
     Either pass the settings one by one or as `settings=SamplingSettings(...)`.
     """
     if settings is None:
-        settings = SamplingSettings(temperature, top_k, top_p, min_p, repetition_penalty)
-    record = distribution(logits, settings, previous_ids)
+        settings = SamplingSettings(temperature, top_k, top_p, min_p, repetition_penalty, frequency_penalty,
+                                    presence_penalty)
+    record = distribution(logits, settings, previous_ids, generated_ids)
     return draw(record, make_generator(seed), seed=seed)

@@ -101,7 +101,7 @@ def speculative_proposals(lm, prompt_ids, settings, generator, seed, use_cache, 
             logits, draft_past, _ = forward(draft, torch.tensor([context[draft_fed:]], device=draft.device),
                                             draft_past, None)
             draft_fed = len(context)
-            q = distribution(logits[0, -1], settings, context)
+            q = distribution(logits[0, -1], settings, context, context[len(prompt_ids):])
             q.token_id = greedy_token(q) if settings.greedy else \
                 int(torch.multinomial(q.probs, 1, generator=generator))
             q.seed = seed
@@ -111,8 +111,8 @@ def speculative_proposals(lm, prompt_ids, settings, generator, seed, use_cache, 
         logits, target_past, cache = forward(lm, torch.tensor([new], device=lm.device), target_past, names, fwd_hooks)
         n_past = target_fed
         # logits[0, -(k+1):] are the target's predictions after ids, after d_1, ..., after d_k: [k+1, vocab]
-        target_records = [distribution(logits[0, len(new) - k - 1 + i], settings, ids + proposed[:i])
-                          for i in range(k + 1)]
+        target_records = [distribution(logits[0, len(new) - k - 1 + i], settings, ids + proposed[:i],
+                                       (ids + proposed[:i])[len(prompt_ids):]) for i in range(k + 1)]
         accepted, rejected, replacement, bonus = verify(target_records, draft_records, settings.greedy, generator)
         n = sum(accepted)
         round_ = SpeculativeRound(proposed=proposed, draft_probs=[float(q.probs[q.token_id]) for q in draft_records],
