@@ -103,9 +103,11 @@ STAGES: tuple[Stage, ...] = (
            "turn logits into probabilities with softmax and say what it preserves",
            "predict what temperature does to a distribution, then check it")),
     Stage("08_sampling", "Sampling", "sample", "probabilities → one id", "pipeline", ("next_probs", "next_id"),
-          "smollm2", 25,
-          ("choose a token greedily, or by a seeded draw, and reproduce the draw",
-           "say which candidates top-k, top-p and min-p keep, and why",
+          "smollm2", 35,
+          ("choose a token greedily, or by a seeded draw, reproduce the draw, and say why temperature is not "
+           "creativity",
+           "say which candidates top-k, top-p and min-p keep, how penalties break a greedy loop, and in which order "
+           "they all apply",
            "follow beam search as a tree and recompute how it ranks its finished hypotheses")),
     Stage("09_autoregressive_loop", "The autoregressive loop", "loop", "append the id, run again", "pipeline",
           ("ids", "next_id", "ids_next", "blocks.{L}.attn.hook_v"), "smollm2", 30,
