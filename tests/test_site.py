@@ -46,7 +46,10 @@ MODELS = {
     "layer": model("IntSliderModel", description="Layer", value=3),
     "prompt": model("TextModel", description="Prompt:", value=HOSTILE),
     "figure": {"model_name": "AnyModel", "model_module": "anywidget", "state": {
-        "_widget_data": STALE["data"], "_widget_layout": {}, "_plotly_bundle": "PLOTLY BUNDLE " * 1000}},
+        "_widget_data": STALE["data"], "_widget_layout": {}, "_bundle": "IPY_MODEL_bundle"}},
+    # plotly's bundle, held once per kernel by llmviz's PlotlyBundle widget, which every figure references
+    "bundle": {"model_name": "WidgetModel", "model_module": "@jupyter-widgets/base",
+               "state": {"source": "PLOTLY BUNDLE " * 1000}},
     "html": model("HTMLModel", value="<b>library markup</b>"),
     "menu": model("DropdownModel", description="Scheme", _options_labels=["learned", "RoPE"], index=1),
     "out": model("OutputModel", outputs=[{"output_type": "stream", "name": "stdout", "text": "printed\n"}]),

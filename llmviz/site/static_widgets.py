@@ -98,7 +98,7 @@ class StaticWidgetsPreprocessor(Preprocessor):
         self.state = {mid: model for mid, model in
                       nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {}).items()}
         nb, resources = super().preprocess(nb, resources)
-        nb.metadata.pop("widgets", None)  # the stored state holds the ~5 MB plotly bundle per figure widget
+        nb.metadata.pop("widgets", None)  # the stored state holds plotly's ~5 MB bundle (once per kernel)
         return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
@@ -106,16 +106,18 @@ class StaticWidgetsPreprocessor(Preprocessor):
             cell.outputs = self.static_outputs(cell.outputs)
         return cell, resources
 
-    def static_outputs(self, outputs: list) -> list:
-        """outputs with every widget view replaced by its last state, followed by the note."""
+    def static_outputs(self, outputs: list, note: bool = True) -> list:
+        """outputs with every widget view replaced by its last state, each followed by the note (`note`); outputs may
+        be a cell's or an Output widget's (plain dicts in the widget state)."""
         result = []
         for output in outputs:
             view = output.get("data", {}).get(WIDGET_VIEW)
             if view is None:
-                result.append(output)
+                result.append(nbformat.from_dict(output))
                 continue
             result.extend(self.widget_outputs(view["model_id"]))
-            result.append(_html_output(self.note_html()))
+            if note:
+                result.append(_html_output(self.note_html()))
         return result
 
     def note_html(self) -> str:
@@ -154,7 +156,7 @@ class StaticWidgetsPreprocessor(Preprocessor):
             for child in state.get("children", []):
                 yield from self._walk(child.removeprefix("IPY_MODEL_"))
         elif name == "OutputModel":
-            for output in self.static_outputs_inner(state.get("outputs", [])):
+            for output in self.static_outputs(state.get("outputs", []), note=False):  # nested views, no note
                 yield "output", output
         elif name in ("HTMLModel", "HTMLMathModel"):
             if state.get("value"):
@@ -164,14 +166,3 @@ class StaticWidgetsPreprocessor(Preprocessor):
             yield "output", _figure_output(self.figures.get(model_id, stored))
         elif (text := control_text(name, state)) is not None:
             yield "control", text
-
-    def static_outputs_inner(self, outputs: list) -> list:
-        """An Output widget's outputs (plain dicts in the state), with nested widget views made static too."""
-        result = []
-        for output in outputs:
-            view = output.get("data", {}).get(WIDGET_VIEW)
-            if view is None:
-                result.append(nbformat.from_dict(output))
-            else:
-                result.extend(self.widget_outputs(view["model_id"]))
-        return result
