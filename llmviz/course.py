@@ -15,6 +15,13 @@ from dataclasses import dataclass
 
 GLOSSARY = "../docs/glossary.md"  # relative to notebooks/, where the headers link it
 
+# The running example: one sentence the learner follows from notebook to notebook wherever the stage allows (a
+# tokenizer's pieces, its vectors, its attention, its next token, its continuation, its text again). A story opening,
+# because the tiny model was trained on stories and SmolLM2 continues it too; open-ended, so the next token is a real
+# choice (both models spread it over several words). Notebooks that need a second prompt (a sure one to contrast,
+# a pair to patch) add it beside this one.
+RUNNING_PROMPT = "Once upon a time, a little cat saw a big dog"
+
 # What the frame calls the model a notebook shows. "smollm2" notebooks use llmviz.model_choice.prompt_model:
 # SmolLM2 when it is set up and memory allows, else the tiny model with a one-line notice.
 MODEL_LINES = {

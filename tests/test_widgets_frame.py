@@ -67,5 +67,8 @@ def test_the_frame_shows_the_diagram_the_line_and_the_real_sizes(tiny_lm):
     assert html.count("<svg") == 1 and 'class="stage current" data-notebook="04_attention"' in html
     q = f"attn.q [1, T, {tiny_lm.n_heads} heads, {tiny_lm.d_head}]"
     assert q in frame.line and q in html and "tiny" in repr(frame)
+    # T is named with its real value for the running example, counted here by the tokenizer itself
+    assert frame.running_tokens == len(tiny_lm.tokenizer(course.RUNNING_PROMPT)["input_ids"]) == 12
+    assert "T = 12 tokens for the running example" in html and course.RUNNING_PROMPT in repr(frame)
     with pytest.raises(ValueError, match="not a notebook of the course"):
         you_are_here("4_attention", tiny_lm)

@@ -4,7 +4,7 @@ of the running prompt at this stage for the model shown, with that model's real 
 `you_are_here("04_attention", lm)` returns a `Frame` that Jupyter displays as the SVG diagram
 (`llmviz.viz.pipeline.pipeline_svg`) above one line such as
 
-    Shapes here (tiny, T = prompt tokens): ln1.normalized [1, T, 64] → attn.q [1, T, 4 heads, 16] → ...
+    Shapes here (tiny; T = 12 tokens for the running example "Once upon a time, ..."): embed [1, T, 64] → ...
 
 The shapes come from `llmviz.course.STAGES` (which tensors this stage turns into which) and `llmviz.names` (each
 capture's declared dimensions), filled in with the loaded model's sizes (`names.dims`); a capture this architecture
@@ -71,23 +71,28 @@ def shape_line(notebook: str, lm) -> str:
 @dataclass(frozen=True)
 class Frame:
     """What `you_are_here` returns: `svg` (the diagram), `shapes` (stage_shapes' rows), `line` (shape_line),
-    `model` (the loaded model's name). Displays as HTML in Jupyter and as text elsewhere."""
+    `model` (the loaded model's name), `running_tokens` (T for the running example, course.RUNNING_PROMPT, on that
+    model). Displays as HTML in Jupyter and as text elsewhere."""
     notebook: str
     svg: str
     shapes: tuple[tuple[str, str, str | None], ...]
     line: str
     model: str
+    running_tokens: int
+
+    def _where(self) -> str:
+        return (f"{self.model}; T = {self.running_tokens} tokens for the running example "
+                f"\"{course.RUNNING_PROMPT}\", layer L of every block")
 
     def _repr_html_(self) -> str:
         return (f'<div class="llmviz-frame">{self.svg}<p style="font-size:15px;margin:4px 0 0 10px">'
-                f"<b>Shapes here</b> ({html.escape(self.model)}, T = the prompt's tokens, layer L of every block): "
-                f"{html.escape(self.line)}</p></div>")
+                f"<b>Shapes here</b> ({html.escape(self._where())}): {html.escape(self.line)}</p></div>")
 
     def __repr__(self) -> str:
-        return f"You are here: {course.stage(self.notebook).title}. Shapes ({self.model}): {self.line}"
+        return f"You are here: {course.stage(self.notebook).title}. Shapes ({self._where()}): {self.line}"
 
 
 def you_are_here(notebook: str, lm) -> Frame:
     """The frame for `notebook` (e.g. '04_attention') with the shapes of `lm`, the model the notebook shows."""
     return Frame(notebook, pipeline_svg(notebook), tuple(stage_shapes(notebook, lm)), shape_line(notebook, lm),
-                 lm.name)
+                 lm.name, lm.to_tokens(course.RUNNING_PROMPT).shape[1])
