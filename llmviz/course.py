@@ -21,6 +21,12 @@ GLOSSARY = "../docs/glossary.md"  # relative to notebooks/, where the headers li
 # choice (both models spread it over several words). Notebooks that need a second prompt (a sure one to contrast,
 # a pair to patch) add it beside this one.
 RUNNING_PROMPT = "Once upon a time, a little cat saw a big dog"
+# The stage notebooks that do not follow it, and why (tests/test_course.py checks every other one runs it).
+OWN_PROMPTS = {
+    "12_interventions": "an edit is measured on a prompt with one sure answer (a name to copy, a capital to patch) "
+                        "and patching needs two prompts that differ in one fact; the running example's next token "
+                        "is an open choice",
+}
 
 # What the frame calls the model a notebook shows. "smollm2" notebooks use llmviz.model_choice.prompt_model:
 # SmolLM2 when it is set up and memory allows, else the tiny model with a one-line notice.

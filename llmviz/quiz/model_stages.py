@@ -14,6 +14,7 @@ import re
 
 import torch
 
+from llmviz.course import RUNNING_PROMPT
 from llmviz.quiz.bank import _choice, _pieces, _tokens
 from llmviz.quiz.questions import Numeric
 from llmviz.stages import embeddings, positional
@@ -23,7 +24,7 @@ from llmviz.stages import embeddings, positional
 TOUR_PROMPT = "The capital of France is"
 EMBEDDING_PROMPT = "The cat saw a dog, and the cat ran."
 POSITION_PROMPT = "The dog saw the cat and the cat saw the dog."
-STORY_PROMPT = "Once upon a time, a little cat saw a big dog"  # notebooks 04, 05 and 06
+STORY_PROMPT = RUNNING_PROMPT  # notebooks 04, 05 and 06
 
 
 def _top_tokens(lm, logits: torch.Tensor, k: int = 4) -> tuple[list[str], torch.Tensor]:
