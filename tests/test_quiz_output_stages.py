@@ -126,6 +126,18 @@ def test_speculative_quiz_replays_the_rounds_by_hand(tiny_lm, draft_lm):
     assert got["10-same-text"] == "Identical, token for token" and got["10-target-as-draft"] == "100%"
 
 
+
+def test_speculative_acceptance_question_is_min_one_p_over_q_from_plain_forwards(tiny_lm, draft_lm):
+    questions = {q.id: q for q in notebook_quiz(tiny_lm, "10_speculative_decoding", draft=draft_lm)}
+    ids = tiny_lm.to_tokens(SPECULATIVE_PROMPT)[0]
+    q = hf_logits(draft_lm, ids)[-1].double().softmax(-1)           # the draft's next-token distribution
+    p = hf_logits(tiny_lm, ids)[-1].double().softmax(-1)            # the target's
+    d = int(q.argmax())
+    question = questions["10-acceptance-probability"]
+    assert question.answer == pytest.approx(min(1.0, float(p[d] / q[d])), abs=1e-5)
+    assert f"draws {token(tiny_lm, d)}," in question.text and f"q = {float(q[d]):.3f}" in question.text
+    assert question.grade(f"{question.answer + 0.009:.4f}").correct and not question.grade(f"{p[d]:.4f}").correct
+
 def test_detokenization_quiz(tiny_lm):
     got = answers(notebook_quiz(tiny_lm, "11_detokenization"))
     ids = tiny_lm.tokenizer.encode(EMOJI)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 
+from llmviz.course import RUNNING_PROMPT
 from llmviz.decoding.forward import next_token_logits
 from llmviz.decoding.sampling import SamplingSettings, distribution, sample
 from llmviz.quiz.bank import _choice
@@ -23,7 +24,7 @@ from llmviz.tokenization import Utf8Stream, token_bytes
 # the prompts the notebooks themselves use, so the quiz asks about what the learner has just seen
 CAPITAL = "The capital of France is"                                   # notebook 07
 STORY = "Once upon a time, in a small village, there lived a"          # notebooks 08 and 09
-SPECULATIVE_PROMPT, SPECULATIVE_TOKENS, DRAFT_TOKENS = "Once upon a time", 24, 4   # notebook 10
+SPECULATIVE_PROMPT, SPECULATIVE_TOKENS, DRAFT_TOKENS = RUNNING_PROMPT, 24, 4      # notebook 10
 EMOJI = "🐱"                                                           # notebook 11
 ABLATION_PROMPT, ABLATED_LAYER, ABLATED_HEAD = "Tom and Lily went to the park. Lily gave the ball to", 3, 5  # 12
 REFERENCE_TEXT = "Once upon a time there was a girl named Mia. The dog ran to the big red ball in the park."
@@ -137,7 +138,8 @@ def loop_quiz(lm) -> list:
 
 
 def speculative_quiz(lm, draft=None) -> list:
-    """Notebook 10: round 1's accepted proposals, the target passes, the same text, and a draft that is the target."""
+    """Notebook 10: round 1's accepted proposals, the target passes, the same text, a draft that is the target,
+    and the chance that speculative sampling accepts the draft's likeliest first proposal."""
     if draft is None:
         raise ValueError("The speculative-decoding quiz needs the draft model: "
                          "notebook_quiz(lm, '10_speculative_decoding', draft=draft).")
@@ -173,7 +175,26 @@ def speculative_quiz(lm, draft=None) -> list:
                 f"{rate}: a greedy draft identical to the target proposes exactly the target's choices, so each "
                 f"round adds {DRAFT_TOKENS + 1} tokens and {SPECULATIVE_TOKENS} tokens take {itself.target_passes} "
                 "target passes."),
+        _acceptance_question(lm, draft),
     ]
+
+
+def _acceptance_question(lm, draft) -> Numeric:
+    """Speculative sampling at temperature 1: min(1, p/q) for the draft's likeliest first token after the prompt."""
+    q = next_token_logits(draft, SPECULATIVE_PROMPT).softmax(-1)      # [d_vocab], the draft's distribution
+    p = next_token_logits(lm, SPECULATIVE_PROMPT).softmax(-1)         # [d_vocab], the target's, same tokenizer
+    d = int(q.argmax())
+    name, p_d, q_d = lm.to_str_tokens([d])[0], float(p[d]), float(q[d])
+    accept = min(1.0, p_d / q_d)
+    why = (f"the draft offers {name} more often than the target wants it, so the surplus is turned away; a rejection "
+           f"is replaced by a draw from norm(max(0, p − q)), which gives {name} nothing, so it comes out with "
+           "probability exactly p." if q_d > p_d else
+           f"the target wants {name} at least as much as the draft offers it, so it is always accepted.")
+    return Numeric("10-acceptance-probability", "speculative",
+                   f"Speculative sampling at temperature 1 after '{SPECULATIVE_PROMPT}': the draft draws {name}, its "
+                   f"likeliest first token, with q = {q_d:.3f}; the target gives {name} p = {p_d:.3f}. With what "
+                   "probability does the target accept it? (two decimals)", accept,
+                   f"{accept:.2f} = min(1, p/q) = min(1, {p_d:.3f} / {q_d:.3f}): {why}", tolerance=0.01)
 
 
 def detokenization_quiz(lm) -> list:
