@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from conftest import make_random_lm
 
+from llmviz import course
 from llmviz.quiz import MODEL_STAGE_QUIZZES, OBJECTIVES
 from llmviz.quiz import model_stages as stages
 
@@ -73,7 +74,9 @@ def test_the_embedding_answers(tiny_lm, quizzes):
     assert q["emb-width"].answer == lm.model.config.n_embd
     assert q["emb-nearest-cat"].expected == lm.to_str_tokens([int(cosine.argmax())])[0]
     assert q["emb-cosine-cat-dog"].answer == pytest.approx(float(cosine[dog]), abs=0.005)
-    assert q["emb-two-cats"].expected == "Yes, exactly the same"                  # one row of W_E, looked up twice
+    assert stages.EMBEDDING_PROMPT == course.RUNNING_PROMPT                          # notebook 02's prompt
+    assert q["emb-repeated-token"].expected == "Yes, exactly the same"            # one row of W_E, looked up 3 times
+    assert "holds ␣a at positions 2, 5 and 9." in q["emb-repeated-token"].text   # 'a time', 'a little', 'a big'
 
 
 def test_the_positional_answers(tiny_lm, quizzes):
@@ -84,9 +87,12 @@ def test_the_positional_answers(tiny_lm, quizzes):
     assert q["pos-table-rows"].answer == wpe.shape[0]
     assert q["pos-nearest-learned"].expected == f"position {int(cosine.argmax())}"
     block_input = forward(lm, stages.POSITION_PROMPT, output_hidden_states=True).hidden_states[0][0]
-    first, second = [i for i, t in enumerate(lm.to_str_tokens(stages.POSITION_PROMPT)) if t == "␣cat"]
-    same = torch.equal(block_input[first], block_input[second])
-    assert q["pos-two-cats"].expected == ("Yes, exactly the same" if same else "No, they differ")
+    tokens = lm.tokenizer.convert_ids_to_tokens(hf_ids(lm, stages.POSITION_PROMPT)[0])
+    at = [i for i, t in enumerate(tokens) if t == "Ġa"]                            # GPT-2 writes the space as Ġ
+    same = all(torch.equal(block_input[at[0]], block_input[i]) for i in at)
+    assert stages.POSITION_PROMPT == course.RUNNING_PROMPT and at == [2, 5, 9] and not same
+    assert q["pos-repeated-token"].expected == "No, they differ"
+    assert "␣a stands at positions 2, 5 and 9." in q["pos-repeated-token"].text
 
 
 def test_the_attention_answers(tiny_lm, quizzes):

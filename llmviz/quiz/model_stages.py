@@ -22,8 +22,8 @@ from llmviz.stages import embeddings, positional
 # The notebooks' prompts, so each quiz asks about what its notebook shows. 00 asks about SmolLM2's tour prompt on
 # every model (the tiny model's tour starts from a story instead; the question names its prompt).
 TOUR_PROMPT = "The capital of France is"
-EMBEDDING_PROMPT = "The cat saw a dog, and the cat ran."
-POSITION_PROMPT = "The dog saw the cat and the cat saw the dog."
+EMBEDDING_PROMPT = RUNNING_PROMPT  # notebook 02: its ␣a, three times, is one row of W_E three times
+POSITION_PROMPT = RUNNING_PROMPT   # notebook 03: the same ␣a at three positions
 STORY_PROMPT = RUNNING_PROMPT  # notebooks 04, 05 and 06
 
 
@@ -55,6 +55,18 @@ def tour_quiz(lm) -> list:
     ]
 
 
+def _repeated(lm, prompt: str) -> tuple[str, list[int]]:
+    """The first token of `prompt` that occurs more than once, readable, and every position it stands at."""
+    tokens = lm.to_str_tokens(prompt)
+    token = next(t for t in tokens if tokens.count(t) > 1)
+    return token, [i for i, t in enumerate(tokens) if t == token]
+
+
+def _positions(positions: list[int]) -> str:
+    """[2, 5, 9] -> '2, 5 and 9'."""
+    return ", ".join(map(str, positions[:-1])) + f" and {positions[-1]}"
+
+
 def tokenization_quiz(lm) -> list:
     word, emoji = " unbelievable", "🐱"
     spaced, bare = lm.to_tokens(" cat")[0].tolist(), lm.to_tokens("cat")[0].tolist()
@@ -80,7 +92,8 @@ def tokenization_quiz(lm) -> list:
 def embeddings_quiz(lm) -> list:
     _, cache = lm.run_with_cache(EMBEDDING_PROMPT)
     embedded = cache["hook_embed"][0]  # [pos, d_model]
-    cats = [i for i, t in enumerate(lm.to_str_tokens(EMBEDDING_PROMPT)) if t == "␣cat"]
+    token, at = _repeated(lm, EMBEDDING_PROMPT)
+    alike = all(torch.equal(embedded[at[0]], embedded[i]) for i in at)
     same, differ = "Yes, exactly the same", "No, they differ"
     unit = embeddings.unit_rows(embeddings.embedding_matrix(lm))  # [d_vocab, d_model]
     cat, dog = embeddings.word_token_id(lm, "cat"), embeddings.word_token_id(lm, "dog")
@@ -92,13 +105,12 @@ def embeddings_quiz(lm) -> list:
         Numeric("emb-width", "embeddings", "How many numbers make up one token's embedding vector (d_model)?",
                 embedded.shape[-1], f"`hook_embed` is [batch, pos, {embedded.shape[-1]}]: one row of the "
                 f"[{lm.d_vocab} × {lm.d_model}] matrix W_E per token."),
-        _choice("emb-two-cats", "embeddings",
-                f"'{EMBEDDING_PROMPT}' holds ␣cat at positions {cats[0]} and {cats[1]}. Are their rows of "
-                "`hook_embed` the same?", [same, differ],
-                same if torch.equal(embedded[cats[0]], embedded[cats[1]]) else differ,
-                ("The same" if torch.equal(embedded[cats[0]], embedded[cats[1]]) else "They differ")
-                + ": `hook_embed` is row ␣cat of W_E at both. The embedding knows nothing about position or context "
-                "yet."),
+        _choice("emb-repeated-token", "embeddings",
+                f"'{EMBEDDING_PROMPT}' holds {token} at positions {_positions(at)}. Are their rows of "
+                "`hook_embed` the same?", [same, differ], same if alike else differ,
+                ("The same" if alike else "They differ")
+                + f": `hook_embed` is row {token} of W_E at each of them. The embedding knows nothing about position "
+                "or context yet."),
         _choice("emb-nearest-cat", "embeddings", "Over the whole vocabulary, which token's row is closest "
                 "(highest cosine similarity) to ␣cat's?", [top, *others], top,
                 f"{top}, at cosine {float(nearest.similarities[0]):.3f}. Tokens used in similar places in the "
@@ -112,7 +124,8 @@ def embeddings_quiz(lm) -> list:
 def positional_quiz(lm) -> list:
     _, cache = lm.run_with_cache(POSITION_PROMPT)
     block_input = cache["blocks.0.hook_resid_pre"][0]  # [pos, d_model]
-    first, second = [i for i, t in enumerate(lm.to_str_tokens(POSITION_PROMPT)) if t == "␣cat"]
+    token, at = _repeated(lm, POSITION_PROMPT)
+    alike = all(torch.equal(block_input[at[0]], block_input[i]) for i in at)
     same, differ = "Yes, exactly the same", "No, they differ"
     n_positions = lm.model.config.max_position_embeddings
     similarity = positional.learned(lm).similarity[30].clone()  # [n_positions]: position 30 against every row
@@ -124,12 +137,11 @@ def positional_quiz(lm) -> list:
                 "longest input it can read)?", n_positions,
                 f"{n_positions}: the position table wpe has shape [{n_positions}, {lm.d_model}], one learned row "
                 "per position."),
-        _choice("pos-two-cats", "embeddings",
-                f"In '{POSITION_PROMPT}', ␣cat stands at positions {first} and {second}. Is the vector block 0 "
-                "receives the same at both?", [same, differ],
-                same if torch.equal(block_input[first], block_input[second]) else differ,
-                f"{'The same' if torch.equal(block_input[first], block_input[second]) else 'They differ'}: the "
-                f"token vectors are identical, and rows {first} and {second} of wpe are added to them."),
+        _choice("pos-repeated-token", "embeddings",
+                f"In '{POSITION_PROMPT}', {token} stands at positions {_positions(at)}. Is the vector block 0 "
+                "receives the same at all of them?", [same, differ], same if alike else differ,
+                f"{'The same' if alike else 'They differ'}: the token vectors are identical, and rows "
+                f"{_positions(at)} of wpe are added to them."),
         _choice("pos-nearest-learned", "embeddings", "In this model's learned position table, which position's "
                 "vector is most like position 30's (highest cosine similarity)?",
                 [f"position {p}" for p in choices], f"position {nearest[0]}",
