@@ -83,11 +83,14 @@ def test_logits_quiz(prompt_lm):
 
 def test_sampling_quiz(prompt_lm):
     got = answers(notebook_quiz(prompt_lm, "08_sampling"))
-    probs = hf_logits(prompt_lm, prompt_lm.to_tokens(STORY)[0])[-1].double().softmax(-1)
+    logits = hf_logits(prompt_lm, prompt_lm.to_tokens(STORY)[0])[-1].double()     # [vocab]
+    probs = logits.softmax(-1)
     ordered = probs.sort(descending=True).values
     assert got["08-greedy-token"] == token(prompt_lm, probs.argmax())
     assert got["08-top-p-survivors"] == int((ordered.cumsum(0) < 0.9).sum()) + 1   # the shortest head reaching 0.9
-    assert got["08-min-p-survivors"] == int((probs >= 0.1 * probs.max()).sum())
+    penalised = logits.clone()
+    penalised[probs.argmax()] -= 2 * 0.5 + 0.8          # greedy's token generated twice: frequency × 2 + presence
+    assert got["08-penalty-pick"] == token(prompt_lm, penalised.argmax())
     assert got["08-top-k-renormalised"] == pytest.approx(float(ordered[0] / ordered[:5].sum()), abs=0.005)
     assert got["08-same-seed"] == "The same token both times"
 
@@ -216,3 +219,8 @@ def test_notebook_quiz_says_what_was_wrong(tiny_lm):
         notebook_quiz(tiny_lm, "99_nothing")
     with pytest.raises(ValueError, match="needs the draft model"):
         notebook_quiz(tiny_lm, "10_speculative_decoding")
+
+
+def test_the_quizzes_of_08_and_09_ask_about_the_series_running_example():
+    from llmviz.course import RUNNING_PROMPT
+    assert STORY == RUNNING_PROMPT

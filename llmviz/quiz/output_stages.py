@@ -23,7 +23,7 @@ from llmviz.tokenization import Utf8Stream, token_bytes
 
 # the prompts the notebooks themselves use, so the quiz asks about what the learner has just seen
 CAPITAL = "The capital of France is"                                   # notebook 07
-STORY = "Once upon a time, in a small village, there lived a"          # notebooks 08 and 09
+STORY = RUNNING_PROMPT                                                 # notebooks 08 and 09
 SPECULATIVE_PROMPT, SPECULATIVE_TOKENS, DRAFT_TOKENS = RUNNING_PROMPT, 24, 4      # notebook 10
 EMOJI = "🐱"                                                           # notebook 11
 ABLATION_PROMPT, ABLATED_LAYER, ABLATED_HEAD = "Tom and Lily went to the park. Lily gave the ball to", 3, 5  # 12
@@ -74,12 +74,17 @@ def logits_quiz(lm) -> list:
 
 
 def sampling_quiz(lm) -> list:
-    """Notebook 08: greedy, top-p and min-p counts, top-k's renormalised probability, and a seeded draw."""
+    """Notebook 08: greedy, the top-p count, top-k's renormalised probability, a penalty's pick and a seeded draw."""
     logits = next_token_logits(lm, STORY)
     probs = logits.softmax(-1)
     top = probs.topk(5)
     names = lm.to_str_tokens(top.indices[:4])
-    top_p, min_p = distribution(logits, SamplingSettings(top_p=0.9)), distribution(logits, SamplingSettings(min_p=0.1))
+    top_p = distribution(logits, SamplingSettings(top_p=0.9))
+    # as if greedy's token had been generated twice: frequency 0.5 × 2 + presence 0.8 lower its logit by 1.8
+    penalised = distribution(logits, SamplingSettings(frequency_penalty=0.5, presence_penalty=0.8),
+                             generated_ids=[int(top.indices[0])] * 2)
+    pick = lm.to_str_tokens([int(penalised.scaled_logits.argmax())])[0]
+    a, b = float(logits[top.indices[0]]), float(logits[top.indices[1]])
     renormalised = float(top.values[0] / top.values.sum())
     first, again, other = (sample(logits, seed=s).token_id for s in (0, 0, 1))
     same = "The same token both times"
@@ -91,10 +96,13 @@ def sampling_quiz(lm) -> list:
                 len(top_p.kept_ids), f"Top-p keeps the most likely tokens until their total reaches 0.9: here "
                 f"{len(top_p.kept_ids)} tokens, holding {float(probs[top_p.kept_ids].sum()):.1%}. No candidate "
                 "stands out after this open prompt, so the head is long."),
-        Numeric("08-min-p-survivors", "sampling",
-                f"With min-p 0.1, how many tokens survive after '{STORY}'?", len(min_p.kept_ids),
-                f"Min-p keeps every token with at least 0.1 × the top probability ({float(top.values[0]):.1%}), that "
-                f"is {0.1 * float(top.values[0]):.2%} or more: {len(min_p.kept_ids)} tokens."),
+        _choice("08-penalty-pick", "sampling",
+                f"Greedy picks '{names[0]}' after '{STORY}'. Suppose the text generated so far already holds "
+                f"'{names[0]}' twice. With frequency_penalty 0.5 and presence_penalty 0.8, which token does greedy "
+                "pick?", names, pick,
+                f"The logit of '{names[0]}' falls by 2 × 0.5 + 0.8 = 1.8, from {a:.2f} to {a - 1.8:.2f}; that of "
+                f"'{names[1]}' stays {b:.2f}, so greedy picks '{pick}'. The penalties lower only the tokens already "
+                "generated."),
         Numeric("08-top-k-renormalised", "sampling",
                 f"Top-k with k = 5 keeps five tokens and renormalises them. What probability does {names[0]} have "
                 "among the five? (two decimals)", round(renormalised, 2),
