@@ -8,6 +8,8 @@ import pytest
 import torch
 
 import llmviz
+from llmviz.course import RUNNING_PROMPT
+from llmviz.model_choice import PREFERRED
 from llmviz.viz.widgets import tour as widgets_tour
 from llmviz.viz.widgets.tour import Tour, default_model, default_prompt, guess_rank, next_token_guess
 from llmviz.viz.widgets.tour_figure import MAX_TOKENS, TOP_K, tour_data, tour_figure
@@ -109,10 +111,10 @@ def test_guess_reveals_the_model_distribution(tiny_lm, full):
 
 def test_default_model_falls_back_with_a_notice(tiny_lm, capsys, monkeypatch, tmp_path):
     monkeypatch.delenv("LLMVIZ_MODEL", raising=False)
-    monkeypatch.setitem(llmviz.registry.MODELS, widgets_tour.PREFERRED, tmp_path / "not-set-up")
+    monkeypatch.setitem(llmviz.registry.MODELS, PREFERRED, tmp_path / "not-set-up")
     fallback = default_model()
     assert fallback.name == "tiny" and "tiny" in capsys.readouterr().out
-    assert default_prompt(fallback) == widgets_tour.PROMPTS["tiny"]
+    assert default_prompt(fallback) == RUNNING_PROMPT   # the tour follows the course's running example on any model
 
 def test_figure_builder_is_pure(tiny_lm):
     data = tour_data(tiny_lm, PROMPT)

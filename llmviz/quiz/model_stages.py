@@ -19,12 +19,12 @@ from llmviz.quiz.bank import _choice, _pieces, _tokens
 from llmviz.quiz.questions import Numeric
 from llmviz.stages import embeddings, positional
 
-# The notebooks' prompts, so each quiz asks about what its notebook shows. 00 asks about SmolLM2's tour prompt on
-# every model (the tiny model's tour starts from a story instead; the question names its prompt).
-TOUR_PROMPT = "The capital of France is"
+# The notebooks' prompts, so each quiz asks about what its notebook shows: the course's running example
+# (llmviz.RUNNING_PROMPT), which 00 to 06 all follow, on every model.
+TOUR_PROMPT = RUNNING_PROMPT       # notebook 00
 EMBEDDING_PROMPT = RUNNING_PROMPT  # notebook 02: its ␣a, three times, is one row of W_E three times
 POSITION_PROMPT = RUNNING_PROMPT   # notebook 03: the same ␣a at three positions
-STORY_PROMPT = RUNNING_PROMPT  # notebooks 04, 05 and 06
+STORY_PROMPT = RUNNING_PROMPT      # notebooks 04, 05 and 06
 
 
 def _top_tokens(lm, logits: torch.Tensor, k: int = 4) -> tuple[list[str], torch.Tensor]:

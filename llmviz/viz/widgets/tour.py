@@ -16,15 +16,13 @@ import html
 import ipywidgets as widgets
 import torch
 
+from llmviz.course import RUNNING_PROMPT
 from llmviz.decoding.forward import next_token_logits
-from llmviz.model_choice import PREFERRED, prompt_model
+from llmviz.model_choice import prompt_model
 from llmviz.viz.style import readable_token
 from llmviz.viz.widgets.common import PredictReveal, run_safely
 from llmviz.viz.widgets.figure_widget import FigureWidget
 from llmviz.viz.widgets.tour_figure import tour_data, tour_figure, update_tour_figure
-
-# A prompt each model can finish sensibly: the tiny model only knows its small story world.
-PROMPTS = {"tiny": "Once upon a time, a little cat", PREFERRED: "The capital of France is"}
 
 
 def default_model():
@@ -34,8 +32,10 @@ def default_model():
 
 
 def default_prompt(lm) -> str:
-    """A short prompt this model completes sensibly (by model name); a story opening for any other model."""
-    return PROMPTS.get(lm.name, PROMPTS["tiny"])
+    """The tour's prompt: the course's running example (llmviz.course.RUNNING_PROMPT) on every model, the one
+    sentence the course follows from notebook to notebook. Both the tiny model and SmolLM2 continue it; `lm` stays a
+    parameter so a model-specific prompt can come back without changing callers."""
+    return RUNNING_PROMPT
 
 
 def tour_view(data, position: int | None = None, layer: int = 0) -> FigureWidget:
