@@ -18,7 +18,7 @@ from llmviz.quiz.output_stages import (
     ABLATED_HEAD,
     ABLATED_LAYER,
     ABLATION_PROMPT,
-    CAPITAL,
+    LOGITS_PROMPT,
     DRAFT_TOKENS,
     EMOJI,
     LOOP_TOKENS,
@@ -66,7 +66,7 @@ def token(lm, i) -> str:
 
 def test_logits_quiz(prompt_lm):
     got = answers(notebook_quiz(prompt_lm, "07_logits_and_softmax"))
-    logits = hf_logits(prompt_lm, prompt_lm.to_tokens(CAPITAL)[0])[-1]
+    logits = hf_logits(prompt_lm, prompt_lm.to_tokens(LOGITS_PROMPT)[0])[-1]
     probs = (logits - logits.max()).exp() / (logits - logits.max()).exp().sum()
     first, second = probs.topk(2).indices
     hot = (logits / 2 - logits.max() / 2).exp()

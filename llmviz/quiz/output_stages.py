@@ -22,7 +22,7 @@ from llmviz.stages import interventions
 from llmviz.tokenization import Utf8Stream, token_bytes
 
 # the prompts the notebooks themselves use, so the quiz asks about what the learner has just seen
-CAPITAL = "The capital of France is"                                   # notebook 07
+LOGITS_PROMPT = RUNNING_PROMPT                                         # notebook 07
 STORY = RUNNING_PROMPT                                                 # notebooks 08 and 09
 SPECULATIVE_PROMPT, SPECULATIVE_TOKENS, DRAFT_TOKENS = RUNNING_PROMPT, 24, 4      # notebook 10
 EMOJI = "🐱"                                                           # notebook 11
@@ -37,7 +37,7 @@ def _listing(lm, ids, probs) -> str:
 
 def logits_quiz(lm) -> list:
     """Notebook 07: the top token, the vocabulary's size, weight tying, temperature 2 and a logit gap."""
-    logits = next_token_logits(lm, CAPITAL)                                # [d_vocab]
+    logits = next_token_logits(lm, LOGITS_PROMPT)                                # [d_vocab]
     probs = logits.softmax(-1)
     top = probs.topk(4).indices.tolist()
     names = lm.to_str_tokens(top)
@@ -48,10 +48,10 @@ def logits_quiz(lm) -> list:
     ratio = float(probs[top[0]] / probs[top[1]])
     tied_yes, tied_no = "Yes: the same matrix", "No: two different matrices"
     return [
-        _choice("07-top-token", "softmax", f"Which token does the model find most likely after '{CAPITAL}'?", names,
+        _choice("07-top-token", "softmax", f"Which token does the model find most likely after '{LOGITS_PROMPT}'?", names,
                 names[0], f"The model's top four: {_listing(lm, top, probs)}. Greedy decoding picks the first."),
         Numeric("07-vocabulary-logits", "softmax",
-                f"How many logits does the model output for the token after '{CAPITAL}'?", logits.shape[-1],
+                f"How many logits does the model output for the token after '{LOGITS_PROMPT}'?", logits.shape[-1],
                 f"One per token of the vocabulary: the unembedding maps the final vector ({lm.d_model} numbers) to "
                 f"{logits.shape[-1]:,} scores, and softmax turns them into as many probabilities."),
         _choice("07-weight-tying", "softmax",
@@ -61,7 +61,7 @@ def logits_quiz(lm) -> list:
                 f"{'one tensor' if tied else 'two tensors'}, as the cell comparing them showed "
                 f"(config: tie_word_embeddings = {lm.model.config.tie_word_embeddings})."),
         _choice("07-temperature-two", "softmax",
-                f"At temperature 2, is the probability of {names[0]} after '{CAPITAL}' higher or lower than at "
+                f"At temperature 2, is the probability of {names[0]} after '{LOGITS_PROMPT}' higher or lower than at "
                 "temperature 1?", ["higher", "lower", "the same"], change,
                 f"{change.capitalize()}: {p1:.1%} at temperature 1, {hot:.1%} at 2. Dividing the logits by 2 halves "
                 "every gap, so the mass spreads into the long tail of the vocabulary; the order stays the same."),
