@@ -18,6 +18,8 @@ def test_temperature_slider_rescales_stored_logits_without_rerunning(tiny_lm):
         assert torch.allclose(torch.tensor(w.figure.data[0].y), expected, atol=1e-5)
     assert torch.allclose(torch.tensor(w.figure.data[1].y), torch.softmax(logits[0, -1].detach(), -1)[top], atol=1e-5)
     assert w.model_runs == 1 and f"T = {2.0:.2f}" in w.figure.layout.title.text
+    # the top token is quoted, so a punctuation token reads as one (here the comma: "top token ',' gets ...")
+    assert f"top token '{tiny_lm.to_str_tokens([int(top[0])])[0]}' gets" in w.figure.layout.title.text
 
 
 def test_lower_temperature_gives_the_top_token_more_mass(tiny_lm):

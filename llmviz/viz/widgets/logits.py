@@ -70,7 +70,8 @@ class TemperatureExplorer(widgets.VBox):
 
     def _title(self, probs: torch.Tensor) -> str:
         shown = float(probs[self.top_ids].sum())
-        return (f"T = {self.temperature.value:.2f}: top token {self.labels[0]} gets {float(probs[self.top_ids[0]]):.1%}"
+        top = float(probs[self.top_ids[0]])
+        return (f"T = {self.temperature.value:.2f}: top token '{self.labels[0]}' gets {top:.1%}"
                 f"; these {len(self.top_ids)} tokens hold {shown:.1%}")
 
     def _safely(self, callback) -> None:
