@@ -37,7 +37,7 @@ def _listing(lm, ids, probs) -> str:
 
 def logits_quiz(lm) -> list:
     """Notebook 07: the top token, the vocabulary's size, weight tying, temperature 2 and a logit gap."""
-    logits = next_token_logits(lm, LOGITS_PROMPT)                                # [d_vocab]
+    logits = next_token_logits(lm, LOGITS_PROMPT)                          # [d_vocab]
     probs = logits.softmax(-1)
     top = probs.topk(4).indices.tolist()
     names = lm.to_str_tokens(top)
@@ -48,8 +48,8 @@ def logits_quiz(lm) -> list:
     ratio = float(probs[top[0]] / probs[top[1]])
     tied_yes, tied_no = "Yes: the same matrix", "No: two different matrices"
     return [
-        _choice("07-top-token", "softmax", f"Which token does the model find most likely after '{LOGITS_PROMPT}'?", names,
-                names[0], f"The model's top four: {_listing(lm, top, probs)}. Greedy decoding picks the first."),
+        _choice("07-top-token", "softmax", f"Which token does the model find most likely after '{LOGITS_PROMPT}'?",
+                names, names[0], f"The model's top four: {_listing(lm, top, probs)}. Greedy decoding picks the first."),
         Numeric("07-vocabulary-logits", "softmax",
                 f"How many logits does the model output for the token after '{LOGITS_PROMPT}'?", logits.shape[-1],
                 f"One per token of the vocabulary: the unembedding maps the final vector ({lm.d_model} numbers) to "
