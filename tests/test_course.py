@@ -104,3 +104,19 @@ def test_the_glossary_names_every_capture_and_both_caches():
     missing = [label for label in course.SPECIAL_SHAPES if f"`{label}`" not in text]
     assert not missing, f"shape-line labels missing from docs/glossary.md: {missing}"
     assert "**Activation cache**" in text and "**KV cache**" in text
+
+
+def test_every_stage_follows_the_running_example_unless_it_says_why_not():
+    """Wherever the stage allows, a notebook runs course.RUNNING_PROMPT by name (so the sentence cannot drift apart
+    between notebooks) and its text names it as the running example; OWN_PROMPTS lists the others with a reason."""
+    assert set(course.OWN_PROMPTS) <= set(course.BY_NOTEBOOK) and all(course.OWN_PROMPTS.values())
+    for path in NOTEBOOKS:
+        code = "\n".join(source(c) for c in cells(path) if c["cell_type"] == "code")
+        text = "\n".join(source(c) for c in cells(path)[1:] if c["cell_type"] == "markdown")
+        uncommented = "\n".join(line.split("#")[0] for line in code.splitlines())
+        assert course.RUNNING_PROMPT not in uncommented, f"{path.name} spells out the running example in code"
+        if path.stem in course.OWN_PROMPTS:
+            continue
+        assert re.search(r"\bRUNNING_PROMPT\b", code), f"{path.name} does not run course.RUNNING_PROMPT"
+        assert "running example" in text and course.RUNNING_PROMPT in text, \
+            f"{path.name} does not introduce the running example, *{course.RUNNING_PROMPT}*, in its text"
