@@ -25,7 +25,7 @@ from transformers import AttentionInterface, DynamicCache
 from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
 from llmviz.activation_cache import ActivationCache
-from llmviz.capture_plan import estimate_cache_bytes, kept_bytes, plan, select_names  # noqa: F401 (re-exported)
+from llmviz.capture_plan import estimate_cache_bytes, kept_bytes, module_at, plan, select_names, switch_attention  # noqa: F401 (re-exported)
 from llmviz.hook_points import apply, carry_resid_mid, replace_first, resolve
 from llmviz.kv_cache_argument import cache_argument, returned_cache
 from llmviz.names import parse
@@ -155,29 +155,40 @@ def _norm_scale(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return (x.pow(2).mean(-1, keepdim=True) + eps).sqrt()
 
 
-def _hook(lm, capture: _Capture, take: str, name: str):
-    """The hook function that keeps and edits `name` (what `take` says): a pre-hook for "input", else a forward hook.
-
-    A hook returns a replacement only when `name` was edited, so an unedited run computes exactly what HF does."""
+# One factory per kind of site, each building only its own closure (a call per kept name on every capture).
+# A hook returns a replacement only when its name was edited, so an unedited run computes exactly what HF does.
+def _output(lm, capture: _Capture, take: str, name: str):
     def output(mod, args, out):
         first = _first(out)
         new = capture.through(name, first)
         return None if new is first else replace_first(out, new)
+    return output
+
+
+def _output_heads(lm, capture: _Capture, take: str, name: str):
+    d_head = lm.d_head
 
     def output_heads(mod, args, out):
-        heads = out.view(*out.shape[:-1], -1, lm.d_head)  # [b, pos, n*d] -> [b, pos, n, d]
+        heads = out.view(*out.shape[:-1], -1, d_head)  # [b, pos, n*d] -> [b, pos, n, d]
         new = capture.through(name, heads)
         return None if new is heads else new.reshape(out.shape)
+    return output_heads
+
+
+def _output_batch(lm, capture: _Capture, take: str, name: str):
+    index = 1 if take == "output_sin" else 0
 
     def output_batch(mod, args, out):  # position tables are computed for [1, pos]: show them per batch row
-        index = 1 if take == "output_sin" else 0
         t = out[index] if isinstance(out, tuple) else out
         shown = t.expand(capture.batch, *t.shape[1:])
         new = capture.through(name, shown)
         if new is shown:
             return None
         return (*out[:index], new, *out[index + 1:]) if isinstance(out, tuple) else new  # broadcasts as [1, ...] did
+    return output_batch
 
+
+def _scale(lm, capture: _Capture, take: str, name: str):
     def scale(mod, args, out):
         divisor = _norm_scale(mod, args[0])  # [b, pos, 1]
         new = capture.through(name, divisor)
@@ -188,17 +199,22 @@ def _hook(lm, capture: _Capture, take: str, name: str):
         first = _first(out) if bias is None else _first(out) - bias
         first = first * (divisor / new).to(first.dtype)
         return replace_first(out, first if bias is None else first + bias)
+    return scale
 
-    def pre(mod, args, kwargs):
+
+def _input(lm, capture: _Capture, take: str, name: str):
+    def pre(mod, args, kwargs):  # a forward pre-hook (with_kwargs=True)
         x = args[0] if args else kwargs["hidden_states"]
         new = capture.through(name, x)
         if new is x:
             return None
         return ((new, *args[1:]), kwargs) if args else (args, {**kwargs, "hidden_states": new})
+    return pre
 
-    hooks = {"input": pre, "output": output, "output_heads": output_heads, "scale": scale,
-             "output_batch": output_batch, "output_cos": output_batch, "output_sin": output_batch}
-    return hooks[take]
+
+# take (names.py's site kind) -> the factory of the hook that keeps and edits a name taken that way
+_HOOKS = {"input": _input, "output": _output, "output_heads": _output_heads, "scale": _scale,
+          "output_batch": _output_batch, "output_cos": _output_batch, "output_sin": _output_batch}
 
 
 def _chain(hooks: list) -> Callable:
@@ -226,14 +242,14 @@ def _install(lm, capture: _Capture, names: list[str], handles: list) -> None:
         if take == "logits":
             continue  # taken from the returned logits
         if path not in modules:
-            modules[path] = lm.model.get_submodule(path)
+            modules[path] = module_at(lm.model, path)
         module = modules[path]
         if take.startswith("attention:"):
             capture.attention.setdefault(id(module), {})[take[len("attention:"):]] = name
         elif take == "input":
-            handles.append(module.register_forward_pre_hook(_hook(lm, capture, take, name), with_kwargs=True))
+            handles.append(module.register_forward_pre_hook(_HOOKS[take](lm, capture, take, name), with_kwargs=True))
         else:
-            after.setdefault(module, []).append(_hook(lm, capture, take, name))
+            after.setdefault(module, []).append(_HOOKS[take](lm, capture, take, name))
     for module, hooks in after.items():
         handles.append(module.register_forward_hook(_chain(hooks)))
     for name in capture.edits:
@@ -285,12 +301,11 @@ def run_with_cache(lm, text_or_ids, names=None, dtype: torch.dtype | None = None
     capture = _Capture(batch, dtype, copy_kv=past_key_values is not None
                        and not isinstance(past_key_values, DynamicCache), kept=frozenset(wanted), edits=edits)
     model = lm.model
-    previous = model.config._attn_implementation
-    handles, token = [], None
+    handles, token, switched = [], None, False
     try:
         sites = [n for n in plan(lm).names if n in capture.kept or n in edits]
         _install(lm, capture, sites if edits else wanted, handles)  # forward order, kept or edited
-        model.set_attn_implementation(ATTENTION_IMPLEMENTATION)
+        previous, switched = switch_attention(lm, ATTENTION_IMPLEMENTATION), True
         token = _ACTIVE.set(capture)
         with torch.no_grad():
             out = model(input_ids=tokens, attention_mask=attention_mask, position_ids=position_ids,
@@ -300,7 +315,8 @@ def run_with_cache(lm, text_or_ids, names=None, dtype: torch.dtype | None = None
             _ACTIVE.reset(token)
         for handle in handles:
             handle.remove()
-        model.set_attn_implementation(previous)
+        if switched:
+            switch_attention(lm, previous)
     logits = capture.through("hook_logits", out.logits)  # [batch, pos, d_vocab]
     missing = [n for n in wanted if n not in capture.store] + [n for n in edits if n not in capture.edited]
     if missing:
