@@ -303,8 +303,8 @@ def run_with_cache(lm, text_or_ids, names=None, dtype: torch.dtype | None = None
     model = lm.model
     handles, token, switched = [], None, False
     try:
-        sites = [n for n in plan(lm).names if n in capture.kept or n in edits]
-        _install(lm, capture, sites if edits else wanted, handles)  # forward order, kept or edited
+        sites = [n for n in plan(lm).names if n in capture.kept or n in edits] if edits else wanted
+        _install(lm, capture, sites, handles)  # forward order, kept or edited
         previous, switched = switch_attention(lm, ATTENTION_IMPLEMENTATION), True
         token = _ACTIVE.set(capture)
         with torch.no_grad():
