@@ -441,6 +441,7 @@ def test_token_table(gpt2_tokenizer):
     assert [int(c[2]) for c in custom] == ids and [int(c[0]) for c in custom] == list(range(len(ids)))
     assert "".join(c[1] for c in custom) == readable(text)  # the pieces spell the text, whitespace visible
     assert np.asarray(fig.data[0].z, dtype=float).shape == (math.ceil(len(ids) / 5), 5)
+    assert viz.token_table(pieces * 3, ids * 3).layout.width <= 960  # the default fits JupyterLab's output area
     assert_axis_titles(fig)
     assert_readable(fig)
 

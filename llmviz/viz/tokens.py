@@ -34,9 +34,10 @@ from llmviz.viz.text_alternative import quoted, with_alt
 TOKEN_TINTS = ["#B3D4E8", "#F7D9A0", "#EBC7DB", "#F5EDA8", "#C9E6F7", "#F0BFA0"]
 
 
-def token_table(tokens: Sequence[str], ids: Sequence[int], title: str = "Text → tokens → ids", per_row: int = 12,
+def token_table(tokens: Sequence[str], ids: Sequence[int], title: str = "Text → tokens → ids", per_row: int = 8,
                 byte_level: bool | None = None) -> go.Figure:
     """Tokens as a coloured strip, each cell showing the readable piece over its id, wrapped every `per_row` cells.
+    The default of 8 cells (910 px) fits JupyterLab's output area, about 960 px wide; 12 would scroll sideways.
 
     tokens [n] (raw 'Ġcat' or readable '␣cat'), ids [n]. Traces: [0] a heatmap whose z is the tint index per cell
     (None past the end), text the cell label, customdata [position, piece, id].
