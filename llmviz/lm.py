@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
+from llmviz import allocator
 from llmviz.tokenization.bytelevel import readable, readable_bytes, token_bytes
 
 
@@ -19,6 +20,7 @@ class LM:
     """A wrapped Hugging Face model: `.model`, `.tokenizer`, `.name`, `.device`, plus sizes and text helpers."""
 
     def __init__(self, model, tokenizer, name: str = "model"):
+        allocator.keep_steady()  # once per process: a capture's freed memory is reused, not faulted in again
         self.model = model
         self.tokenizer = tokenizer
         self.name = name
