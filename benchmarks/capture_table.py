@@ -9,7 +9,9 @@ subprocess (TransformerLens is not an llmviz dependency; that file's docstring s
 /tmp/tlvenv), on the same random GPT-2-small weights, and reads its ratios. The goals: at most TransformerLens's
 ratio at every size, at most 1.10x at 128 and 512 tokens, and at most 1.20x on tiny at 44 tokens. Without the venv
 the TransformerLens row says it was skipped. Exit status 1 when a goal is missed. `--smoke` runs the smallest
-sizes on tiny only, for the test suite, and only prints a miss.
+sizes on tiny only, for the test suite, and only prints a miss. llmviz's rows run with its steady allocator, as a
+learner's kernel does (llmviz/allocator.py; LLMVIZ_STEADY_MALLOC=0 measures without it); TransformerLens runs with
+glibc's defaults, as it does for its users.
 """
 
 from __future__ import annotations

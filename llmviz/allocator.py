@@ -5,11 +5,11 @@ A capture keeps every intermediate tensor (SmolLM2 at 128 tokens: about 300 MB) 
 as soon as the next layer has read it. On Linux, glibc's malloc serves blocks above its mmap threshold (dynamic, at
 most 32 MiB) with fresh mappings and gives the top of its heap back to the system above a trim threshold (at most
 64 MiB), so every capture touches new pages, and a page fault per 4 KiB made a SmolLM2 capture at 128 tokens cost
-1.14-1.22x a plain forward. With the thresholds fixed at 64 MiB (mmap) and 256 MiB (trim) it cost 1.01-1.02x
-(benchmarks/capture_table.py, measured with glibc's MALLOC_*_ environment variables, which set the same
-thresholds). The price is at most 256 MiB of freed memory kept per process for the next capture; a SmolLM2 tour
-kernel's peak stayed at 1061-1064 MB (benchmarks/kernel_memory.py). At 512 tokens a capture keeps 1.2 GB, more than
-the trim threshold lets stay, so there it is still faulted in.
+1.13-1.17x a plain forward. With the thresholds fixed at 64 MiB (mmap) and 256 MiB (trim) it cost 1.00-1.03x
+(benchmarks/capture_table.py, three runs; LLMVIZ_STEADY_MALLOC=0 in the same session read 1.13x). The price is at
+most 256 MiB of freed memory kept per process for the next capture; a SmolLM2 tour kernel's peak went from 1061 to
+1064 MB (benchmarks/kernel_memory.py). At 512 tokens a capture keeps 1.2 GB, more than the trim threshold lets stay,
+so there it is still faulted in (1.11-1.28x); keeping that much for reuse would cost a Binder kernel its memory.
 
 llmviz sets this once per process when it wraps its first model (LM()), like torch's thread count in load(). It
 changes nothing where a user already chose: `MALLOC_MMAP_THRESHOLD_` or `MALLOC_TRIM_THRESHOLD_` set, or
