@@ -55,11 +55,16 @@ def tour_quiz(lm) -> list:
     ]
 
 
-def _repeated(lm, prompt: str) -> tuple[str, list[int]]:
-    """The first token of `prompt` that occurs more than once, readable, and every position it stands at."""
+SAME, DIFFER = "Yes, exactly the same", "No, they differ"  # the choices of 02's and 03's repeated-token questions
+
+
+def _repeated(lm, prompt: str, rows: torch.Tensor) -> tuple[str, list[int], bool]:
+    """The first token of `prompt` that occurs more than once, readable, every position it stands at, and whether
+    `rows` [pos, d_model] (a capture of that prompt) are exactly equal at those positions."""
     tokens = lm.to_str_tokens(prompt)
     token = next(t for t in tokens if tokens.count(t) > 1)
-    return token, [i for i, t in enumerate(tokens) if t == token]
+    at = [i for i, t in enumerate(tokens) if t == token]
+    return token, at, all(torch.equal(rows[at[0]], rows[i]) for i in at)
 
 
 def _positions(positions: list[int]) -> str:
@@ -92,9 +97,7 @@ def tokenization_quiz(lm) -> list:
 def embeddings_quiz(lm) -> list:
     _, cache = lm.run_with_cache(EMBEDDING_PROMPT)
     embedded = cache["hook_embed"][0]  # [pos, d_model]
-    token, at = _repeated(lm, EMBEDDING_PROMPT)
-    alike = all(torch.equal(embedded[at[0]], embedded[i]) for i in at)
-    same, differ = "Yes, exactly the same", "No, they differ"
+    token, at, alike = _repeated(lm, EMBEDDING_PROMPT, embedded)
     unit = embeddings.unit_rows(embeddings.embedding_matrix(lm))  # [d_vocab, d_model]
     cat, dog = embeddings.word_token_id(lm, "cat"), embeddings.word_token_id(lm, "dog")
     nearest = embeddings.nearest_neighbours(unit, cat, 1)
@@ -107,7 +110,7 @@ def embeddings_quiz(lm) -> list:
                 f"[{lm.d_vocab} × {lm.d_model}] matrix W_E per token."),
         _choice("emb-repeated-token", "embeddings",
                 f"'{EMBEDDING_PROMPT}' holds {token} at positions {_positions(at)}. Are their rows of "
-                "`hook_embed` the same?", [same, differ], same if alike else differ,
+                "`hook_embed` the same?", [SAME, DIFFER], SAME if alike else DIFFER,
                 ("The same" if alike else "They differ")
                 + f": `hook_embed` is row {token} of W_E at each of them. The embedding knows nothing about position "
                 "or context yet."),
@@ -124,9 +127,7 @@ def embeddings_quiz(lm) -> list:
 def positional_quiz(lm) -> list:
     _, cache = lm.run_with_cache(POSITION_PROMPT)
     block_input = cache["blocks.0.hook_resid_pre"][0]  # [pos, d_model]
-    token, at = _repeated(lm, POSITION_PROMPT)
-    alike = all(torch.equal(block_input[at[0]], block_input[i]) for i in at)
-    same, differ = "Yes, exactly the same", "No, they differ"
+    token, at, alike = _repeated(lm, POSITION_PROMPT, block_input)
     n_positions = lm.model.config.max_position_embeddings
     similarity = positional.learned(lm).similarity[30].clone()  # [n_positions]: position 30 against every row
     similarity[30] = -2.0  # a position is not its own neighbour
@@ -139,7 +140,7 @@ def positional_quiz(lm) -> list:
                 "per position."),
         _choice("pos-repeated-token", "embeddings",
                 f"In '{POSITION_PROMPT}', {token} stands at positions {_positions(at)}. Is the vector block 0 "
-                "receives the same at all of them?", [same, differ], same if alike else differ,
+                "receives the same at all of them?", [SAME, DIFFER], SAME if alike else DIFFER,
                 f"{'The same' if alike else 'They differ'}: the token vectors are identical, and rows "
                 f"{_positions(at)} of wpe are added to them."),
         _choice("pos-nearest-learned", "embeddings", "In this model's learned position table, which position's "
